@@ -1,0 +1,5 @@
+"""`python -m diagnose` runs the CLI."""
+
+from .cli import main
+
+main()

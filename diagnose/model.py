@@ -1,0 +1,165 @@
+"""The records handed between pipeline stages: sources → parse → correlate → classify → report.
+
+Every stage takes and returns these plain, slotted dataclasses only, so each stage can be tested
+alone and no stage reaches into another's internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Severity names in Cloud Logging rank order; a record without one is DEFAULT.
+SEVERITY_RANK = {
+    "DEFAULT": 0,
+    "DEBUG": 100,
+    "INFO": 200,
+    "NOTICE": 300,
+    "WARNING": 400,
+    "ERROR": 500,
+    "CRITICAL": 600,
+    "ALERT": 700,
+    "EMERGENCY": 800,
+}
+
+EXCERPT_CHARS = 400  # evidence text kept per event; the full line stays in the source
+
+
+@dataclass(slots=True)
+class RawRecord:
+    """One log entry as a source read it, before any rule looked at it.
+
+    `text` is the human message (jsonPayload.message, textPayload, or the plain line with its
+    folded traceback). `fields` holds flattened envelope values rules may match on, with stable
+    names: insert_id, log_name, instance_id, revision, service, resource_type, logger, module.
+    """
+
+    source: str  # file path, "<stdin>", or "cloud-logging:<project>"
+    line: int  # 1-based line where the entry starts; 0 when the source has no lines
+    timestamp: datetime | None  # aware, UTC; None when the entry carried none we could read
+    severity: str | None
+    text: str
+    fields: dict[str, str] = field(default_factory=dict)
+    insert_id: str | None = None
+
+    @property
+    def provenance(self) -> str:
+        """Where a human finds this entry again: `file:line`, or the Cloud Logging insertId."""
+        if self.line:
+            return f"{self.source}:{self.line}"
+        if self.insert_id:
+            return f"insertId={self.insert_id}"
+        return self.source
+
+
+@dataclass(slots=True)
+class Unparsed:
+    """An input entry we could not read, with where it is and why (reported, never dropped)."""
+
+    source: str
+    line: int
+    reason: str
+
+    @property
+    def provenance(self) -> str:
+        return f"{self.source}:{self.line}" if self.line else self.source
+
+
+@dataclass(slots=True)
+class Event:
+    """A normalized fact a rule extracted from one record (e.g. `router.unknown_ack`).
+
+    `ids` are correlation keys (connection, user, thread, run, instance); `attrs` are everything
+    else the rule captured (message_type, event, seconds, code…).
+    """
+
+    kind: str
+    ts: datetime
+    ids: dict[str, str]
+    attrs: dict[str, str]
+    provenance: str
+    rule_id: str
+    severity: str | None = None
+    text: str = ""  # excerpt of the message, at most EXCERPT_CHARS, for evidence lines
+    insert_id: str | None = None
+
+    def sort_key(self) -> tuple:
+        """Total order that does not depend on input order: time, then identity of the record."""
+        return (self.ts, self.insert_id or "", self.provenance, self.kind)
+
+
+@dataclass(slots=True)
+class Connection:
+    """One client session's timeline: every event correlated to it, in time order."""
+
+    key: str  # the id that names it in reports (the ack's connection/user id, or connection id)
+    events: list[Event] = field(default_factory=list)
+    ids: dict[str, set[str]] = field(default_factory=dict)  # every id seen, by id kind
+    instance: str | None = None
+
+    @property
+    def first_seen(self) -> datetime | None:
+        return self.events[0].ts if self.events else None
+
+    @property
+    def last_seen(self) -> datetime | None:
+        return self.events[-1].ts if self.events else None
+
+    def kinds(self) -> set[str]:
+        return {e.kind for e in self.events}
+
+
+@dataclass(slots=True)
+class Finding:
+    """A classified failure on one or more connections, with the five-whys chain and evidence."""
+
+    rule_id: str
+    cls: str  # routing_failure, lifecycle_incomplete, events_not_delivered, execution_timeout,
+    # connection_failure, client_timeout_unexplained
+    role: str  # "cause" or "symptom"
+    severity: str  # critical, high, medium, low
+    title: str
+    connections: list[str]
+    first_seen: datetime
+    last_seen: datetime
+    evidence: list[Event]
+    cause: str  # the real error, in one sentence
+    critical_failure: str  # what it broke
+    symptom: str  # what the user/client saw
+    fix: str
+    key: str = ""  # normalized key (e.g. the unknown message type) for the fingerprint
+    attrs: dict[str, str] = field(default_factory=dict)
+    symptoms: list[Event] = field(default_factory=list)  # client timeouts explained by this cause
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across runs: rule id plus normalized key, so baselines can say new/resolved."""
+        return f"{self.rule_id}:{self.key}" if self.key else self.rule_id
+
+
+@dataclass(slots=True)
+class ParseStats:
+    """Accounting that proves every input line was read: read = events + ignored + unparsed."""
+
+    records_read: int = 0
+    events: int = 0
+    ignored: int = 0
+    duplicates: int = 0
+    unparsed: list[Unparsed] = field(default_factory=list)
+    unparsed_total: int = 0  # may exceed len(unparsed) when the list is capped
+    warnings: list[str] = field(default_factory=list)
+    by_source: dict[str, int] = field(default_factory=dict)
+
+    def merge(self, other: ParseStats, cap: int = 200) -> None:
+        self.records_read += other.records_read
+        self.events += other.events
+        self.ignored += other.ignored
+        self.duplicates += other.duplicates
+        self.unparsed_total += other.unparsed_total
+        room = max(0, cap - len(self.unparsed))
+        self.unparsed.extend(other.unparsed[:room])
+        for w in other.warnings:
+            if w not in self.warnings:
+                self.warnings.append(w)
+        for k, v in other.by_source.items():
+            self.by_source[k] = self.by_source.get(k, 0) + v

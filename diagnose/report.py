@@ -1,0 +1,119 @@
+"""The report: everything a renderer needs, computed once, so every format tells the same story."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .exit_codes import ExitCode
+from .model import Finding, ParseStats
+
+SCHEMA_VERSION = "1.0"
+
+# Outcome classes, most important first. A connection's outcome is the first that applies.
+CAUSE_CLASSES = (
+    "routing_failure",
+    "connection_failure",
+    "execution_timeout",
+    "events_not_delivered",
+    "lifecycle_incomplete",
+)
+SYMPTOM_CLASSES = ("client_timeout_unexplained",)
+OUTCOMES = (*CAUSE_CLASSES, *SYMPTOM_CLASSES, "healthy", "in_progress")
+
+CLASS_LABELS = {
+    "routing_failure": "Routing failure",
+    "connection_failure": "Connection / auth failure",
+    "execution_timeout": "Execution timeout",
+    "events_not_delivered": "Events not delivered",
+    "lifecycle_incomplete": "Lifecycle incomplete",
+    "client_timeout_unexplained": "Client timeout, no server evidence",
+    "healthy": "Healthy",
+    "in_progress": "In progress at end of logs",
+}
+
+
+@dataclass(slots=True)
+class ConnectionOutcome:
+    """One row of the per-connection outcome table."""
+
+    connection: str
+    outcome: str  # one of OUTCOMES
+    first_seen: datetime | None
+    last_seen: datetime | None
+    events: int
+    message_types: list[str]  # types the client sent (routed or unknown)
+    lifecycle: list[str]  # lifecycle events seen, in order of first appearance
+    client_timeouts: int
+    instance: str | None = None
+    user: str | None = None
+    findings: list[str] = field(default_factory=list)  # fingerprints
+
+
+@dataclass(slots=True)
+class Provenance:
+    """How the report was made, so a reader can reproduce it."""
+
+    command: str
+    inputs: list[str]
+    window_start: datetime | None  # first/last event time, or the pull window
+    window_end: datetime | None
+    rule_packs: list[str]  # "core@1.0.0", …
+    elapsed_seconds: float = 0.0
+    filter: str | None = None  # the Cloud Logging filter, for pulls
+    tz_default: str = "UTC"
+
+
+@dataclass(slots=True)
+class Report:
+    """Findings (ordered by impact), outcome table, parse accounting and provenance."""
+
+    findings: list[Finding]
+    outcomes: list[ConnectionOutcome]
+    stats: ParseStats
+    provenance: Provenance
+    uncorrelated_events: int = 0
+    known_types: list[str] = field(default_factory=list)  # supported message types (rules + logs)
+    sections: dict[str, object] = field(default_factory=dict)  # optional: contrast, patterns, baseline
+
+    @property
+    def causes(self) -> list[Finding]:
+        return [f for f in self.findings if f.role == "cause"]
+
+    @property
+    def symptoms(self) -> list[Finding]:
+        return [f for f in self.findings if f.role != "cause"]
+
+    def outcome_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for row in self.outcomes:
+            counts[row.outcome] = counts.get(row.outcome, 0) + 1
+        return {k: v for k, v in counts.items() if v}
+
+    def exit_code(self, fail_on: set[str] | None = None) -> ExitCode:
+        """1 when a root cause is found (or a class in `fail_on`), 3 when nothing was usable."""
+        if self.stats.records_read == 0 or (
+            self.stats.events == 0 and self.stats.ignored == 0
+        ):
+            return ExitCode.NO_INPUT
+        classes = {f.cls for f in self.findings}
+        if fail_on is not None:
+            return ExitCode.FINDINGS if classes & fail_on else ExitCode.OK
+        return ExitCode.FINDINGS if self.causes else ExitCode.OK
+
+    def verdict(self) -> str:
+        """The one line an on-call engineer reads first."""
+        if not self.outcomes and not self.findings:
+            return "No agent connections found in the input."
+        if not self.causes:
+            if self.symptoms:
+                n = sum(len(f.connections) for f in self.symptoms)
+                return (
+                    f"No root cause in these logs: {n} connection(s) timed out with no server "
+                    "evidence (server logs may be missing)."
+                )
+            return f"Healthy: {len(self.outcomes)} connection(s), no failures found."
+        top = self.causes[0]
+        more = len(self.causes) - 1
+        tail = f" (+{more} more root cause{'s' if more > 1 else ''})" if more else ""
+        return f"ROOT CAUSE: {top.title} — {len(top.connections)} connection(s){tail}."

@@ -1,0 +1,119 @@
+"""Time stamps → aware UTC datetimes, whatever shape the logs print them in.
+
+Abbreviations (PDT, PST, …) are fixed offsets, as the log line states them: dateutil alone would
+silently drop them (naive result + warning), and a zone database would let DST rules override
+what the line says. Epoch numbers are detected by size (s, ms, µs, ns). Naive stamps get the
+user's `--tz` (default UTC), never the machine's zone.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+
+from dateutil import parser as dateutil_parser
+from dateutil import tz as dateutil_tz
+
+TZ_ABBREVIATIONS: dict[str, int] = {
+    "UTC": 0, "GMT": 0, "Z": 0,
+    "PDT": -7 * 3600, "PST": -8 * 3600, "MDT": -6 * 3600, "MST": -7 * 3600,
+    "CDT": -5 * 3600, "CST": -6 * 3600, "EDT": -4 * 3600, "EST": -5 * 3600,
+    "BST": 3600, "CET": 3600, "CEST": 2 * 3600, "EET": 2 * 3600, "EEST": 3 * 3600,
+    "IST": 19800, "JST": 9 * 3600, "AEST": 10 * 3600, "AEDT": 11 * 3600,
+}
+_EPOCH = re.compile(r"^\d{9,19}(?:\.\d+)?$")
+_ISO_FAST = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?$")
+_TRAILING_ABBR = re.compile(r"\s([A-Z]{2,5})$")
+
+
+class TimestampError(ValueError):
+    """A time stamp we cannot read, or one naming a zone we do not know."""
+
+
+def resolve_tz(name: str) -> tzinfo:
+    """`--tz` value → tzinfo: an abbreviation, an offset like +02:00, or an IANA name."""
+    if name.upper() in TZ_ABBREVIATIONS:
+        return timezone(timedelta(seconds=TZ_ABBREVIATIONS[name.upper()]))
+    m = re.fullmatch(r"([+-])(\d\d):?(\d\d)", name)
+    if m:
+        sign = -1 if m.group(1) == "-" else 1
+        return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
+    zone = dateutil_tz.gettz(name)
+    if zone is None:
+        raise TimestampError(f"unknown time zone {name!r}")
+    return zone
+
+
+def from_epoch(value: float | int | str) -> datetime:
+    """Epoch seconds/millis/micros/nanos (chosen by magnitude) → aware UTC datetime."""
+    text = str(value)
+    whole = text.split(".")[0]
+    scale = {13: 1e3, 16: 1e6, 19: 1e9}.get(len(whole), 1.0)
+    try:
+        return datetime.fromtimestamp(float(text) / scale, tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise TimestampError(f"epoch time stamp out of range: {text[:40]!r}") from exc
+
+
+def parse_timestamp(value: object, default_tz: tzinfo = UTC) -> tuple[datetime, bool]:
+    """Parse one time stamp; returns (aware UTC datetime, was_naive).
+
+    Raises TimestampError with a short reason on anything unreadable or an unknown zone name.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return from_epoch(value), False
+    if isinstance(value, dict):  # Cloud Run {"seconds": …, "nanos": …}
+        try:
+            secs = float(value.get("seconds", 0)) + float(value.get("nanos", 0)) / 1e9
+        except (TypeError, ValueError) as exc:
+            raise TimestampError(f"bad time stamp object {str(value)[:60]!r}") from exc
+        return from_epoch(secs), False
+    if not isinstance(value, str) or not value.strip():
+        raise TimestampError(f"missing or non-text time stamp {str(value)[:60]!r}")
+    text = value.strip()
+    if _EPOCH.match(text):
+        return from_epoch(text), False
+    if _ISO_FAST.match(text):
+        try:
+            dt = datetime.fromisoformat(text.replace(",", "."))
+        except ValueError:
+            dt = None
+        if dt is not None:
+            return _to_utc(dt, default_tz)
+    return _parse_general(text, default_tz)
+
+
+def _parse_general(text: str, default_tz: tzinfo) -> tuple[datetime, bool]:
+    abbr = _TRAILING_ABBR.search(text)
+    if abbr and abbr.group(1) not in TZ_ABBREVIATIONS and not abbr.group(1).isdigit():
+        raise TimestampError(f"unknown time zone {abbr.group(1)!r} in {text[:60]!r}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", dateutil_parser.UnknownTimezoneWarning)
+            dt = dateutil_parser.parse(text, tzinfos=TZ_ABBREVIATIONS)
+    except dateutil_parser.UnknownTimezoneWarning as exc:
+        raise TimestampError(f"unknown time zone in {text[:60]!r}") from exc
+    except (ValueError, OverflowError) as exc:
+        raise TimestampError(f"unreadable time stamp {text[:60]!r}") from exc
+    return _to_utc(dt, default_tz)
+
+
+def _to_utc(dt: datetime, default_tz: tzinfo) -> tuple[datetime, bool]:
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=default_tz).astimezone(UTC), True
+    return dt.astimezone(UTC), False
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90s', '15m', '2h', '1d', '1h30m' → timedelta (for --since and rule windows)."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", text.strip().lower())
+    if not parts or "".join(n + u for n, u in parts) != re.sub(r"\s+", "", text.strip().lower()):
+        raise TimestampError(f"not a duration: {text!r} (try 90s, 15m, 2h, 1d)")
+    unit = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    return timedelta(seconds=sum(float(n) * unit[u] for n, u in parts))
+
+
+def isoformat_z(dt: datetime) -> str:
+    """UTC datetime → RFC 3339 with a Z (what reports and the Logging API want)."""
+    return dt.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
