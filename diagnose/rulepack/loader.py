@@ -1,0 +1,185 @@
+"""Load rule packs from directories into one RuleSet, reporting every problem before giving up.
+
+A pack is `pack.toml` + `events/*.toml` + `findings/*.toml`. Each file is read, schema-checked,
+turned into a typed rule, and (for event rules) tested against its own samples. Nothing stops at
+the first problem: all issues from all packs are collected and raised together as one
+RulePackError, so a pack is fixed in one pass.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+
+from .builtin import builtin_pack_dirs
+from .event_rules import build_event_rule
+from .finding_rules import build_finding_rule
+from .issues import IssueLog, RuleIssue, display_path, rule_pack_error
+from .model import EventRule, FindingRule, RulePack, RuleSet
+from .schema import EVENT_RULE, FINDING_RULE, PACK, validate
+from .selftest import check_event_rule
+
+FOLDERS = {"events": "event", "findings": "finding"}
+SCHEMAS = {"event": EVENT_RULE, "finding": FINDING_RULE}
+
+
+def load_rule_packs(extra_dirs: Sequence[Path] = (), *, include_builtin: bool = True) -> RuleSet:
+    """Builtin packs (unless excluded) then `extra_dirs`; raises RulePackError listing every issue.
+
+    An extra dir is a pack (it holds pack.toml) or a folder of packs (like `rules/`).
+    """
+    loader = _Loader()
+    dirs = list(builtin_pack_dirs()) if include_builtin else []
+    for extra in extra_dirs:
+        dirs.extend(loader.expand(Path(extra)))
+    seen: set[Path] = set()
+    for pack_dir in dirs:
+        if pack_dir.resolve() not in seen:  # the same pack named twice is loaded once
+            seen.add(pack_dir.resolve())
+            loader.load_pack(pack_dir)
+    if loader.issues:
+        raise rule_pack_error(loader.issues)
+    return RuleSet(loader.packs, loader.event_rules, loader.finding_rules)
+
+
+class _Loader:
+    """The state of one load: issues so far, packs and rules built, ids already claimed."""
+
+    def __init__(self) -> None:
+        self.issues: list[RuleIssue] = []
+        self.packs: list[RulePack] = []
+        self.event_rules: list[EventRule] = []
+        self.finding_rules: list[FindingRule] = []
+        self.rule_ids: dict[str, Path] = {}
+        self.pack_ids: dict[str, Path] = {}
+
+    def expand(self, path: Path) -> list[Path]:
+        """A user's --rules argument → the pack directories it names."""
+        if not path.exists():
+            self.issues.append(RuleIssue(path, "", "rule pack directory not found"))
+            return []
+        if not path.is_dir():
+            self.issues.append(RuleIssue(path, "", "not a directory: a rule pack is a folder"))
+            return []
+        if (path / "pack.toml").exists():
+            return [path]
+        packs = [p for p in self._entries(path) if (p / "pack.toml").is_file()]
+        if not packs:
+            msg = "not a rule pack: no pack.toml here or in its sub-directories"
+            self.issues.append(RuleIssue(path, "", msg))
+        return packs
+
+    def load_pack(self, pack_dir: Path) -> None:
+        pack = self._pack_meta(pack_dir)
+        pack_id = pack.id if pack else pack_dir.name
+        for entry in self._entries(pack_dir):
+            if entry.is_dir() and entry.name in FOLDERS:
+                self._load_folder(entry, FOLDERS[entry.name], pack_id)
+            elif entry.is_dir() and not entry.name.startswith((".", "_")):
+                msg = "unknown folder in a rule pack; rules live in events/ and findings/"
+                self.issues.append(RuleIssue(entry, "", msg))
+        if pack:
+            self.packs.append(pack)
+
+    def _entries(self, folder: Path) -> list[Path]:
+        """A folder's entries, sorted; an unreadable folder is an issue, not a traceback."""
+        try:
+            return sorted(folder.iterdir())
+        except OSError as exc:
+            self.issues.append(RuleIssue(folder, "", f"cannot list folder: {exc.strerror or exc}"))
+            return []
+
+    def _pack_meta(self, pack_dir: Path) -> RulePack | None:
+        path = pack_dir / "pack.toml"
+        log = IssueLog(self.issues, path)
+        if not path.is_file():
+            log("", "missing pack.toml (id, version, description, known_message_types)")
+            return None
+        doc = read_toml(path, log)
+        if doc is None:
+            return None
+        clean = validate(doc, PACK, log)
+        if "id" in clean and clean["id"] in self.pack_ids:
+            first = display_path(self.pack_ids[clean["id"]])
+            log("/id", f"duplicate pack id {clean['id']!r}: already loaded from {first}")
+        if log.count:
+            return None
+        self.pack_ids[clean["id"]] = path
+        return RulePack(
+            id=clean["id"],
+            version=clean["version"],
+            description=clean["description"],
+            path=pack_dir,
+            known_message_types=list(clean.get("known_message_types", [])),
+        )
+
+    def _load_folder(self, folder: Path, kind: str, pack_id: str) -> None:
+        for path in self._entries(folder):
+            if path.suffix == ".toml" and path.is_file():
+                self._load_rule(path, kind, pack_id)
+            elif kind == "event" and not path.name.startswith("."):
+                msg = "not a rule file: event rules are events/<rule-id>.toml"
+                self.issues.append(RuleIssue(path, "", msg))
+
+    def _load_rule(self, path: Path, folder_kind: str, pack_id: str) -> None:
+        log = IssueLog(self.issues, path, path.stem)
+        doc = read_toml(path, log)
+        if doc is None:
+            return
+        if isinstance(doc.get("id"), str):
+            log.rule_id = doc["id"]
+        kind = doc.get("kind")
+        kind = kind if isinstance(kind, str) and kind in SCHEMAS else folder_kind
+        clean = validate(doc, SCHEMAS[kind], log)
+        self._check_identity(clean, path, folder_kind, log)
+        if kind != folder_kind:
+            return
+        if kind == "event":
+            self._add_event_rule(build_event_rule(clean, path, pack_id, log), log)
+        else:
+            rule = build_finding_rule(clean, path, pack_id, log)
+            if rule is not None:
+                self.finding_rules.append(rule)
+
+    def _add_event_rule(self, rule: EventRule | None, log: IssueLog) -> None:
+        if rule is None:
+            return
+        for check in check_event_rule(rule):
+            if not check.passed:
+                log(check.what, check.detail)
+        if not log.count:
+            self.event_rules.append(rule)
+
+    def _check_identity(self, doc: dict, path: Path, folder_kind: str, log: IssueLog) -> None:
+        """kind matches the folder; id equals the file stem and is not taken by another file."""
+        kind = doc.get("kind")
+        if kind is not None and kind != folder_kind:
+            log("/kind", f"kind {kind!r} does not match the folder: {kind} rules live in {kind}s/")
+        rule_id = doc.get("id")
+        if rule_id is None:
+            return
+        if rule_id != path.stem:
+            log("/id", f"id {rule_id!r} must equal the file name stem {path.stem!r}")
+        first = self.rule_ids.get(rule_id)
+        if first is not None:
+            log("/id", f"duplicate rule id {rule_id!r}: already defined in {display_path(first)}")
+        else:
+            self.rule_ids[rule_id] = path
+
+
+def read_toml(path: Path, log: IssueLog) -> dict | None:
+    """Parse one TOML file; unreadable files and syntax errors become issues (with line/column)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        log("", f"cannot read file: {exc.strerror or exc}")
+        return None
+    except UnicodeDecodeError as exc:
+        log("", f"not UTF-8 text (byte {exc.start})")
+        return None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        log("", f"TOML syntax error: {exc}")
+        return None

@@ -1,0 +1,113 @@
+"""The one place a record is tested against an event rule: shared by parse stage and self-test.
+
+Order is cheapest first: severity gate, `[where]` field conditions, prefilter literals, then the
+regexes (first match wins). Only the first 64 KiB of a record's text is searched, so one
+multi-megabyte line cannot dominate a run.
+"""
+
+from __future__ import annotations
+
+from ..model import SEVERITY_RANK
+from .model import ID_GROUPS, EventRule
+
+MAX_MATCH_CHARS = 64 * 1024
+_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL", "ERR": "ERROR", "CRIT": "CRITICAL"}
+
+
+def severity_rank(severity: str | None) -> int:
+    """Cloud Logging rank of a severity name; unknown or missing names rank as DEFAULT (0)."""
+    if severity is None:
+        return 0
+    rank = SEVERITY_RANK.get(severity)
+    if rank is None:
+        name = severity.strip().upper()
+        rank = SEVERITY_RANK.get(_ALIASES.get(name, name), 0)
+    return rank
+
+
+def apply_event_rule(
+    rule: EventRule,
+    text: str,
+    fields: dict[str, str] | None = None,
+    severity: str | None = None,
+) -> dict[str, str] | None:
+    """Match one record against one rule: the named groups merged over `rule.attrs`, or None.
+
+    An empty dict is a match (a pattern without groups on a rule without attrs). Groups that did
+    not take part in the match (None) are dropped, so they never override an attr.
+    """
+    if rule.min_severity is not None and (
+        severity is None or severity_rank(severity) < SEVERITY_RANK[rule.min_severity]
+    ):
+        return None
+    if rule.where and not fields_match(rule, fields):
+        return None
+    if len(text) > MAX_MATCH_CHARS:
+        text = text[:MAX_MATCH_CHARS]
+    for literal in rule.prefilter:
+        if literal in text:
+            break
+    else:
+        return None
+    for pattern in rule.patterns:
+        m = pattern.search(text)
+        if m is not None:
+            groups = dict(rule.attrs)
+            groups.update({k: v for k, v in m.groupdict().items() if v is not None})
+            return groups
+    return None
+
+
+def fields_match(rule: EventRule, fields: dict[str, str] | None) -> bool:
+    """Every `[where]` condition holds: exact string equality, or a compiled /regex/ search."""
+    if not fields:
+        return False
+    for name, condition in rule.where.items():
+        value = fields.get(name)
+        if value is None:
+            return False
+        if isinstance(condition, str):
+            if value != condition:
+                return False
+        elif condition.search(value) is None:
+            return False
+    return True
+
+
+def why_not(rule: EventRule, text: str, fields: dict[str, str] | None, severity: str | None) -> str:
+    """Why a record does not match `rule` (for self-test messages); "" when it does match."""
+    if rule.min_severity is not None and (
+        severity is None or severity_rank(severity) < SEVERITY_RANK[rule.min_severity]
+    ):
+        return f"severity {severity or 'none'} is below the rule's min_severity {rule.min_severity}"
+    if rule.where and not fields_match(rule, fields):
+        return f"fields {fields or {}} do not satisfy [where] {_where_text(rule)}"
+    window = text[:MAX_MATCH_CHARS]
+    if not any(lit in window for lit in rule.prefilter):
+        return "contains none of the prefilter literals, so the prefilter would hide it"
+    if first_matching_pattern(rule, window) is None:
+        return "matches none of the patterns"
+    return ""
+
+
+def first_matching_pattern(rule: EventRule, text: str) -> int | None:
+    """Index of the pattern that wins for `text` (the first that matches), or None."""
+    window = text[:MAX_MATCH_CHARS]
+    for i, pattern in enumerate(rule.patterns):
+        if pattern.search(window) is not None:
+            return i
+    return None
+
+
+def _where_text(rule: EventRule) -> str:
+    parts = [
+        f"{k}={v if isinstance(v, str) else '/' + v.pattern + '/'}" for k, v in rule.where.items()
+    ]
+    return "{" + ", ".join(parts) + "}"
+
+
+def split_groups(groups: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """A match's values → (correlation ids: connection/user/thread/run, every other attr)."""
+    ids = {k: v for k, v in groups.items() if k in ID_GROUPS}
+    attrs = {k: v for k, v in groups.items() if k not in ID_GROUPS}
+    return ids, attrs
