@@ -1,0 +1,268 @@
+"""The scheduled report as one self-contained HTML page: opens offline, runs no code.
+
+Inline CSS and inline SVG only; a Content-Security-Policy meta tag allows nothing but that one
+stylesheet (by hash), so even a log line that slipped through escaping could not load or run
+anything. Every log-derived string goes through `html_text`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import Counter
+
+from .. import charts
+from ..baseline import BaselineDiff
+from ..model import Finding
+from ..report import CAUSE_CLASSES, CLASS_LABELS, OUTCOMES, ConnectionOutcome, Report
+from .escape import clip, display_ts, html_text
+
+MAX_OUTCOME_ROWS = 2000  # the JSON report has them all
+EVIDENCE_LINES = 5
+TOP_UNKNOWN = 10
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1100px;
+padding:16px 24px;color:#1c1c1c;background:#fff}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd}
+h3{font-size:15px;margin:16px 0 6px}
+.verdict{font-size:17px;font-weight:600;padding:10px 14px;border-radius:6px;margin:10px 0}
+.verdict.bad{background:#fdecea;color:#8a1c12}.verdict.ok{background:#eaf7ee;color:#1d6b34}
+.verdict.warn{background:#fff6e0;color:#7a5200}
+table{border-collapse:collapse;margin:6px 0 12px;font-size:13px}
+th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
+code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+pre{background:#f6f8fa;border:1px solid #e1e4e8;padding:8px;overflow-x:auto;white-space:pre-wrap;
+word-break:break-all}
+dl.prov{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0}
+dl.prov dt{color:#555}dl.prov dd{margin:0;word-break:break-all}
+.finding{border:1px solid #ddd;border-left:5px solid #c0392b;padding:4px 14px 8px;margin:12px 0;
+border-radius:4px}.finding.symptom{border-left-color:#7f8c8d}
+.badge{display:inline-block;font-size:11px;padding:1px 6px;border-radius:9px;margin-left:6px;
+background:#eee;color:#333;vertical-align:middle}.badge.new{background:#c0392b;color:#fff}
+ol.chain{margin:4px 0 8px;padding-left:20px}.muted{color:#666}
+svg.chart{max-width:100%;height:auto;font-family:system-ui,sans-serif}
+"""
+_CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode("utf-8")).digest()).decode("ascii")
+CSP = (f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; "
+       "base-uri 'none'; form-action 'none'")
+
+
+def render_html(
+    report: Report, *, baseline: BaselineDiff | None = None, history: list[dict] | None = None
+) -> str:
+    """The whole page. `history`: previous JSON reports (oldest first) for the per-run trend."""
+    body = [
+        _header(report),
+        _section("Outcomes over time", charts.outcomes_over_time_svg(
+            report.outcomes, (report.provenance.window_start, report.provenance.window_end))),
+    ]
+    if history:
+        trend = charts.history_svg(_runs(report, history))
+        body.append(_section("Trend over previous runs", trend))
+    if baseline is not None:
+        body.append(_baseline(baseline))
+    body += [_findings(report, baseline), _unknown_types(report), _outcomes(report),
+             _parse(report)]
+    return _page(report.verdict(), "\n".join(body))
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        '<meta name="referrer" content="no-referrer">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>diagnose: {html_text(clip(title, 200))}</title>\n"
+        f"<style>{CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+    )
+
+
+def _section(title: str, inner: str, anchor: str = "") -> str:
+    ident = f' id="{anchor}"' if anchor else ""
+    return f"<section{ident}>\n<h2>{html_text(title)}</h2>\n{inner}\n</section>"
+
+
+def _table(head: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+    """`head` is trusted text; every cell must already be escaped HTML."""
+    th = "".join(f"<th>{h}</th>" for h in head)
+    body = "\n".join(
+        "<tr>" + "".join(
+            f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>"
+            for i, c in enumerate(row)
+        ) + "</tr>"
+        for row in rows
+    )
+    return f"<table>\n<thead><tr>{th}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+
+
+def _header(report: Report) -> str:
+    p = report.provenance
+    tone = "bad" if report.causes else ("warn" if report.symptoms else "ok")
+    inputs = ", ".join(f"<code>{html_text(clip(i, 300))}</code>" for i in p.inputs[:50])
+    if len(p.inputs) > 50:
+        inputs += f" (+{len(p.inputs) - 50} more)"
+    prov = [
+        ("Command", f"<code>{html_text(clip(p.command, 2000))}</code>"),
+        ("Inputs", inputs or "–"),
+        ("Window", f"{display_ts(p.window_start)} → {display_ts(p.window_end)}"),
+        ("Rule packs", ", ".join(f"<code>{html_text(r)}</code>" for r in p.rule_packs) or "–"),
+        ("Elapsed", f"{p.elapsed_seconds:.2f} s"),
+        ("Default time zone", html_text(p.tz_default)),
+    ]
+    if p.filter:
+        prov.append(("Cloud Logging filter", f"<code>{html_text(clip(p.filter, 2000))}</code>"))
+    dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in prov)
+    return (f"<header>\n<h1>diagnose: agent run report</h1>\n"
+            f'<p class="verdict {tone}">{html_text(report.verdict())}</p>\n'
+            f'<dl class="prov">{dl}</dl>\n</header>')
+
+
+def _runs(report: Report, history: list[dict]) -> list[tuple[str, dict[str, int]]]:
+    runs = []
+    for i, doc in enumerate(history):
+        prov = doc.get("provenance") or {}
+        label = str(prov.get("window_end") or f"run {i + 1}")[:16]
+        counts = {str(k): int(v) for k, v in (doc.get("outcome_counts") or {}).items()}
+        runs.append((label, counts))
+    runs.append(("this run", report.outcome_counts()))
+    return runs
+
+
+def _baseline(diff: BaselineDiff) -> str:
+    rows = [
+        [label, f"<code>{html_text(clip(d.fingerprint, 200))}</code>",
+         html_text(CLASS_LABELS.get(d.cls, d.cls)), html_text(clip(d.title, 300)),
+         str(d.connections_then), str(d.connections_now)]
+        for label, items in (('<span class="badge new">new</span>', diff.new),
+                             ('<span class="badge">resolved</span>', diff.resolved),
+                             ('<span class="badge">persisting</span>', diff.persisting))
+        for d in items
+    ]
+    summary = (f"<p>Compared with {html_text(diff.previous_label)}: {len(diff.new)} new since "
+               f"last run, {len(diff.resolved)} resolved since last run, {len(diff.persisting)} "
+               f"persisting; connections {diff.connections_then} → {diff.connections_now}.</p>")
+    inner = summary + (_table(["Change", "Fingerprint", "Class", "Finding", "Connections then",
+                               "Connections now"], rows, {4, 5}) if rows else "")
+    if diff.rate_changes:
+        rate_rows = [[html_text(r.scope), f"<code>{html_text(clip(r.name, 200))}</code>",
+                      r.change, f"{r.then:g}", f"{r.now:g}"] for r in diff.rate_changes]
+        inner += "\n<h3>Rates that changed sharply (per 100 connections)</h3>\n" + _table(
+            ["Scope", "Name", "Change", "Then", "Now"], rate_rows, {3, 4})
+    return _section("Since the previous report", inner, "baseline")
+
+
+def _findings(report: Report, baseline: BaselineDiff | None) -> str:
+    if not report.findings:
+        return _section("Findings", "<p>No findings.</p>", "findings")
+    new = baseline.new_fingerprints if baseline else set()
+    return _section("Findings", "\n".join(
+        _finding(i, f, f.fingerprint in new) for i, f in enumerate(report.findings, 1)
+    ), "findings")
+
+
+def _finding(i: int, f: Finding, is_new: bool) -> str:
+    badge = '<span class="badge new">new since last run</span>' if is_new else ""
+    role = "cause" if f.role == "cause" else "symptom"
+    ids = ", ".join(f"<code>{html_text(clip(c, 200))}</code>" for c in f.connections[:20])
+    if len(f.connections) > 20:
+        ids += f" (+{len(f.connections) - 20} more)"
+    evidence = "\n".join(
+        html_text(f"{e.provenance}  {display_ts(e.ts)}  {e.kind}  {clip(e.text, 400)}")
+        for e in f.evidence[:EVIDENCE_LINES]
+    )
+    facts = [
+        ("Fingerprint", f"<code>{html_text(f.fingerprint)}</code>"),
+        ("Class", html_text(CLASS_LABELS.get(f.cls, f.cls))),
+        ("Severity / role", f"{html_text(f.severity)} / {html_text(f.role)}"),
+        ("Connections", f"{len(f.connections)}: {ids}"),
+        ("Seen", f"{display_ts(f.first_seen)} → {display_ts(f.last_seen)}"),
+        ("Client timeouts explained", str(len(f.symptoms))),
+        ("Fix", html_text(f.fix)),
+    ]
+    return (
+        f'<article class="finding {role}">\n<h3>{i}. {html_text(f.title)}{badge}</h3>\n'
+        f'<ol class="chain"><li><b>Cause:</b> {html_text(f.cause)}</li>'
+        f"<li><b>Critical failure:</b> {html_text(f.critical_failure)}</li>"
+        f"<li><b>Symptom:</b> {html_text(f.symptom)}</li></ol>\n"
+        + _table(["Fact", "Value"], [[k, v] for k, v in facts])
+        + (f"\n<pre>{evidence}</pre>" if evidence else "")
+        + "\n</article>"
+    )
+
+
+def unknown_type_counts(report: Report) -> list[tuple[str, int]]:
+    """Unknown message types by connections that sent them, most common first."""
+    unknown = {f.key for f in report.findings if f.cls == "routing_failure" and f.key}
+    known = set(report.known_types)
+    counts: Counter[str] = Counter()
+    for o in report.outcomes:
+        for t in set(o.message_types):
+            if t in unknown or (known and t not in known):
+                counts[t] += 1
+    for f in report.findings:
+        if f.cls == "routing_failure" and f.key and f.key not in counts:
+            counts[f.key] = len(f.connections)
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _unknown_types(report: Report) -> str:
+    top = unknown_type_counts(report)[:TOP_UNKNOWN]
+    if not top:
+        return _section("Top unknown message types", "<p>None seen.</p>", "unknown-types")
+    rows = [[f"<code>{html_text(clip(t, 200))}</code>", str(n)] for t, n in top]
+    return _section("Top unknown message types",
+                    _table(["Message type", "Connections"], rows, {1}), "unknown-types")
+
+
+def _ordered(rows: list[ConnectionOutcome]) -> list[ConnectionOutcome]:
+    rank = {k: i for i, k in enumerate(OUTCOMES)}
+    return sorted(rows, key=lambda o: (rank.get(o.outcome, len(rank)),
+                                       o.first_seen.timestamp() if o.first_seen else 0.0,
+                                       o.connection))
+
+
+def _outcomes(report: Report) -> str:
+    counts = report.outcome_counts()
+    total = len(report.outcomes) or 1
+    summary = _table(["Outcome", "Connections", "Share"], [
+        [html_text(CLASS_LABELS.get(k, k)), str(n), f"{100 * n / total:.0f}%"]
+        for k, n in counts.items()
+    ], {1, 2}) if counts else "<p>No connections.</p>"
+    shown = _ordered(report.outcomes)[:MAX_OUTCOME_ROWS]
+    rows = [[
+        f"<code>{html_text(clip(o.connection, 200))}</code>",
+        html_text(CLASS_LABELS.get(o.outcome, o.outcome)), display_ts(o.first_seen),
+        display_ts(o.last_seen), str(o.events),
+        html_text(clip(", ".join(o.message_types), 300)) or "–",
+        html_text(", ".join(o.lifecycle)) or "–", str(o.client_timeouts),
+        html_text(clip(o.instance or "–", 80)),
+    ] for o in shown]
+    detail = _table(["Connection", "Outcome", "First seen", "Last seen", "Events", "Sent types",
+                     "Lifecycle", "Client timeouts", "Instance"], rows, {4, 7}) if rows else ""
+    if len(report.outcomes) > len(shown):
+        detail += (f'\n<p class="muted">Showing {len(shown)} of {len(report.outcomes)} '
+                   "connections (most important first); the JSON report has them all.</p>")
+    real = sum(1 for o in report.outcomes if o.outcome in CAUSE_CLASSES)
+    lead = f"<p>{real} of {len(report.outcomes)} connection(s) have a real root cause.</p>"
+    return _section("Connection outcomes", f"{lead}\n{summary}\n{detail}", "outcomes")
+
+
+def _parse(report: Report) -> str:
+    s = report.stats
+    table = _table(["Records read", "Events", "Ignored", "Duplicates", "Unparsed"], [[
+        str(s.records_read), str(s.events), str(s.ignored), str(s.duplicates),
+        str(s.unparsed_total)]], {0, 1, 2, 3, 4})
+    extra = ""
+    if s.unparsed:
+        items = "".join(
+            f"<li><code>{html_text(u.provenance)}</code> {html_text(clip(u.reason, 300))}</li>"
+            for u in s.unparsed[:20]
+        )
+        extra += (f"<p>First unparsed locations ({min(20, len(s.unparsed))} of "
+                  f"{s.unparsed_total}):</p><ul>{items}</ul>")
+    if s.warnings:
+        extra += "<ul>" + "".join(f"<li>Warning: {html_text(clip(w, 300))}</li>"
+                                  for w in s.warnings[:20]) + "</ul>"
+    return _section("Parse accounting", table + extra, "parse")
