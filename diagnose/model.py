@@ -139,7 +139,10 @@ class Finding:
 
 @dataclass(slots=True)
 class ParseStats:
-    """Accounting that proves every input line was read: read = events + ignored + unparsed."""
+    """Accounting that proves every input record was read.
+
+    Invariant: records_read == events + ignored + unparsed_total + duplicates.
+    """
 
     records_read: int = 0
     events: int = 0

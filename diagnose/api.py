@@ -1,0 +1,236 @@
+"""What each command does, as library functions the CLI calls with parsed options.
+
+Each `run_*` loads rules, runs the pipeline, writes the requested output and returns the exit
+code. Failures the user can act on are raised as DiagnoseError subclasses.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .errors import UsageError
+from .exit_codes import ExitCode
+from .pipeline import AnalyzeOptions, analyze
+from .render import ReportFormat, emit_report
+from .report import OUTCOMES
+from .rulepack import load_rule_packs
+from .rulepack.model import RuleSet
+from .sources import expand_inputs
+from .timeutil import TimestampError, parse_duration, parse_timestamp, resolve_tz
+
+
+@dataclass(slots=True)
+class ReportRequest:
+    """How the user wants the report: format, destination, CI extras, exit policy."""
+
+    fmt: ReportFormat = ReportFormat.terminal
+    output: Path | None = None
+    fail_on: str | None = None
+    step_summary: bool = False
+    annotations: bool = False
+    baseline: list[Path] = field(default_factory=list)
+    patterns: bool = False
+    quiet_exit: bool = False  # the scheduled report exits 0 whenever the page was written
+
+    def fail_on_classes(self) -> set[str] | None:
+        if not self.fail_on:
+            return None
+        classes = {c.strip() for c in self.fail_on.split(",") if c.strip()}
+        unknown = classes - set(OUTCOMES)
+        if unknown:
+            raise UsageError(
+                f"--fail-on: unknown class {', '.join(sorted(unknown))} "
+                f"(choose from {', '.join(OUTCOMES)})"
+            )
+        return classes
+
+    def check(self) -> None:
+        """Catch option mistakes before reading gigabytes of logs."""
+        self.fail_on_classes()
+        if self.step_summary:
+            import os
+
+            if not os.environ.get("GITHUB_STEP_SUMMARY"):
+                raise UsageError("--step-summary needs $GITHUB_STEP_SUMMARY (set by GitHub Actions)")
+        if self.output is not None and self.output.is_dir():
+            raise UsageError(f"--output {self.output} is a directory")
+        for path in self.baseline:
+            if not path.exists():
+                raise UsageError(f"--baseline: no such file: {path}")
+
+
+def load_rules(extra: list[Path], builtin: bool = True) -> RuleSet:
+    for directory in extra:
+        if not directory.is_dir():
+            raise UsageError(f"--rules: not a directory: {directory}")
+    if not builtin and not extra:
+        raise UsageError("--no-builtin-rules needs at least one --rules DIR")
+    return load_rule_packs(extra, include_builtin=builtin)
+
+
+def _options(tz: str, command: str) -> AnalyzeOptions:
+    try:
+        zone = resolve_tz(tz)
+    except TimestampError as exc:
+        raise UsageError(f"--tz: {exc}") from exc
+    return AnalyzeOptions(default_tz=zone, tz_name=tz, command=command)
+
+
+def run_analyze(
+    specs: list[str], *, rules: list[Path], builtin: bool, tz: str, request: ReportRequest,
+    command: str = "diagnose analyze",
+) -> ExitCode:
+    request.check()
+    ruleset = load_rules(rules, builtin)
+    options = _options(tz, command)
+    paths = expand_inputs(specs)
+    started = time.perf_counter()
+    with _progress_bar(paths) as progress:
+        options.progress = progress
+        report = analyze(paths, ruleset, options)
+    return _finish(report, ruleset, request, time.perf_counter() - started, paths)
+
+
+def _finish(report, ruleset, request: ReportRequest, elapsed: float, paths) -> ExitCode:
+    """Add the optional sections, write the report, and decide the exit code."""
+    baseline = _baseline(report, ruleset, request, paths)
+    _add_contrast(report)
+    report.provenance.elapsed_seconds = elapsed
+    emit_report(
+        report, request.fmt, output=request.output, baseline=baseline, elapsed=elapsed,
+        step_summary=request.step_summary, annotations=request.annotations,
+    )
+    code = report.exit_code(request.fail_on_classes())
+    if code == ExitCode.NO_INPUT:
+        print("diagnose: error: no usable input: nothing in the given logs could be read "
+              f"({report.stats.unparsed_total} unparsed)", file=sys.stderr)
+    if request.quiet_exit and code == ExitCode.FINDINGS:
+        return ExitCode.OK
+    return code
+
+
+def _baseline(report, ruleset, request: ReportRequest, paths):
+    if not request.baseline:
+        return None
+    from .baseline import diff_against, load_baseline
+
+    previous = load_baseline(request.baseline[0])
+    diff = diff_against(report, previous)
+    report.sections["baseline"] = diff
+    return diff
+
+
+def _add_contrast(report) -> None:
+    try:
+        from .contrast import contrast
+    except ImportError:  # pragma: no cover - the module ships with the package
+        return
+    report.sections["contrast"] = contrast(report.outcomes)
+
+
+def run_explain(connection: str, specs: list[str], *, rules: list[Path], builtin: bool,
+                tz: str) -> ExitCode:
+    from .explain import explain_connection
+
+    ruleset = load_rules(rules, builtin)
+    paths = expand_inputs(specs)
+    return explain_connection(connection, paths, ruleset, _options(tz, "diagnose explain"))
+
+
+@dataclass(slots=True)
+class PullRequest:
+    project: str
+    since: str = "1h"
+    until: str | None = None
+    extra_filter: str | None = None
+    save: Path | None = None
+    show_filter: bool = False
+    service: str | None = None
+    endpoint: str | None = None
+
+    def window(self) -> tuple[datetime, datetime]:
+        until = _when(self.until, "--until") if self.until else datetime.now(UTC)
+        try:
+            since = until - parse_duration(self.since)
+        except TimestampError:
+            since = _when(self.since, "--since")
+        if since >= until:
+            raise UsageError("--since must be before --until")
+        return since, until
+
+
+def _when(text: str, option: str) -> datetime:
+    try:
+        return parse_timestamp(text)[0]
+    except TimestampError as exc:
+        raise UsageError(f"{option}: {exc}") from exc
+
+
+def run_pull(pull: PullRequest, *, rules: list[Path], builtin: bool, request: ReportRequest,
+             command: str = "diagnose pull") -> ExitCode:
+    from .pipeline import analyze_records
+    from .sources.cloud_logging import pull_records
+    from .sources.logfilter import build_filter
+
+    request.check()
+    ruleset = load_rules(rules, builtin)
+    since, until = pull.window()
+    filter_str = build_filter(ruleset, since, until, extra=pull.extra_filter, service=pull.service)
+    if pull.show_filter:
+        print(filter_str)
+        return ExitCode.OK
+    from .model import ParseStats
+
+    stats = ParseStats()
+    options = AnalyzeOptions(command=command, window_start=since, window_end=until,
+                             filter=filter_str)
+    started = time.perf_counter()
+    with _pull_progress() as progress:
+        records = pull_records(
+            pull.project, since, until, filter_str=filter_str, stats=stats, save_path=pull.save,
+            endpoint=pull.endpoint, progress=progress,
+        )
+        report = analyze_records(records, ruleset, stats, options,
+                                 inputs=[f"cloud-logging:{pull.project}"])
+    return _finish(report, ruleset, request, time.perf_counter() - started, [])
+
+
+def run_patterns(specs: list[str], *, top: int, skeleton: int | None, rules: list[Path],
+                 builtin: bool, tz: str) -> ExitCode:
+    from .patterns_cmd import print_patterns
+
+    ruleset = load_rules(rules, builtin)
+    paths = expand_inputs(specs)
+    return print_patterns(paths, ruleset, _options(tz, "diagnose patterns"), top=top,
+                          skeleton=skeleton)
+
+
+def run_rules_list(rules: list[Path], builtin: bool) -> ExitCode:
+    from .rules_cmd import print_rules
+
+    print_rules(load_rules(rules, builtin))
+    return ExitCode.OK
+
+
+def run_rules_test(directory: Path | None) -> ExitCode:
+    from .rules_cmd import test_rules
+
+    if directory is not None and not directory.is_dir():
+        raise UsageError(f"not a directory: {directory}")
+    return test_rules(directory)
+
+
+def _progress_bar(paths: list[str]):
+    from .progress import file_progress
+
+    return file_progress(paths)
+
+
+def _pull_progress():
+    from .progress import pull_progress
+
+    return pull_progress()

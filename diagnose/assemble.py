@@ -1,0 +1,126 @@
+"""Per-connection verdicts → the report's findings (grouped, filled in, ordered) and outcome rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .classify import ConnectionVerdict, Hit, render_template
+from .model import Event, Finding
+from .report import ConnectionOutcome
+from .suggest import nearest_types
+
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+MAX_EVIDENCE = 3
+MAX_SYMPTOMS = 50
+
+
+class FindingCollector:
+    """Groups hits by (rule, key) across connections into one Finding each."""
+
+    def __init__(self, known_types: list[str]) -> None:
+        self.known_types = known_types
+        self.groups: dict[tuple[str, str], list[tuple[Hit, list[Event]]]] = {}
+        self.seen_routed: set[str] = set()
+
+    def add(self, verdict: ConnectionVerdict) -> None:
+        for event in verdict.connection.events:
+            if event.kind == "router.routed" and event.attrs.get("message_type"):
+                self.seen_routed.add(event.attrs["message_type"])
+        hits = verdict.causes or verdict.symptoms
+        for hit in hits:
+            key = render_template(hit.rule.key, hit.values) if hit.rule.key else ""
+            symptoms = verdict.symptom_events if verdict.causes else []
+            self.groups.setdefault((hit.rule.id, key), []).append((hit, symptoms))
+
+    def findings(self) -> list[Finding]:
+        found = [self._finding(rule_key, hits) for rule_key, hits in self.groups.items()]
+        found.sort(key=_impact)
+        return found
+
+    def _finding(self, rule_key: tuple[str, str], group: list[tuple[Hit, list[Event]]]) -> Finding:
+        first_hit = min((h for h, _ in group), key=lambda h: h.trigger.sort_key())
+        rule = first_hit.rule
+        values = dict(first_hit.values)
+        values["count"] = str(len(group))
+        mtype = values.get("message_type")
+        if mtype:
+            near = nearest_types(mtype, self.known_types, self.seen_routed)
+            values["suggestion"] = "' or '".join(near) if near else "a supported type"
+        connections = sorted({h.connection.key for h, _ in group})
+        triggers = [h.trigger for h, _ in group]
+        symptoms = sorted(
+            {id(e): e for _, evs in group for e in evs}.values(), key=Event.sort_key
+        )
+        fill = lambda text: render_template(text, values)  # noqa: E731
+        return Finding(
+            rule_id=rule.id,
+            cls=rule.cls,
+            role=rule.role,
+            severity=rule.severity,
+            title=fill(rule.title),
+            connections=connections,
+            first_seen=min(e.ts for e in triggers),
+            last_seen=max(e.ts for h, s in group for e in [h.trigger, *s]),
+            evidence=_evidence(first_hit, symptoms),
+            cause=fill(rule.cause),
+            critical_failure=fill(rule.critical_failure),
+            symptom=_symptom_text(fill(rule.symptom), symptoms),
+            fix=fill(rule.fix),
+            key=rule_key[1],
+            attrs={k: v for k, v in values.items() if k in ("message_type", "suggestion",
+                                                            "missing", "event", "code")},
+            symptoms=symptoms[:MAX_SYMPTOMS],
+        )
+
+
+def _evidence(hit: Hit, symptoms: list[Event]) -> list[Event]:
+    """The paired id-less line, the trigger, and the first symptom: cause to surface."""
+    lines = [*hit.related, hit.trigger]
+    own = [e for e in symptoms if e in hit.connection.events]
+    if own:
+        lines.append(own[0])
+    return lines[:MAX_EVIDENCE]
+
+
+def _symptom_text(text: str, symptoms: list[Event]) -> str:
+    timeouts = sum(1 for e in symptoms if e.kind == "client.timeout")
+    if not timeouts:
+        return text
+    return f"{text} ({timeouts} client timeout{'s' if timeouts != 1 else ''} seen in these logs)"
+
+
+def _impact(f: Finding) -> tuple:
+    return (
+        f.role != "cause",
+        SEVERITY_ORDER.get(f.severity, 9),
+        -len(f.connections),
+        f.first_seen,
+        f.fingerprint,
+    )
+
+
+def outcome_row(verdict: ConnectionVerdict, fingerprints: Iterable[str]) -> ConnectionOutcome:
+    conn = verdict.connection
+    types: dict[str, None] = {}
+    lifecycle: dict[str, None] = {}
+    for e in conn.events:
+        if e.attrs.get("message_type") and e.kind in (
+            "message.received", "router.unknown_ack", "router.routed", "client.sent"
+        ):
+            types.setdefault(e.attrs["message_type"], None)
+        if e.kind.startswith("lifecycle."):
+            lifecycle.setdefault(e.kind.split(".", 1)[1], None)
+    users = sorted(conn.ids.get("user", ()))
+    return ConnectionOutcome(
+        connection=conn.key,
+        outcome=verdict.outcome,
+        first_seen=conn.first_seen,
+        last_seen=conn.last_seen,
+        events=len(conn.events),
+        message_types=list(types),
+        lifecycle=list(lifecycle),
+        client_timeouts=sum(1 for e in conn.events if e.kind == "client.timeout"),
+        instance=conn.instance,
+        user=users[0] if users else None,
+        findings=sorted(set(fingerprints)),
+    )

@@ -1,0 +1,170 @@
+"""Finding rules applied to one connection timeline → hits (cause or symptom) and its outcome.
+
+The heart of the five whys: a client timeout is never a cause by itself. When a connection has a
+cause (an unknown type acked and dropped, an auth failure, a delivery failure…), its timeouts are
+attached to that cause as symptoms; only a timeout with nothing behind it becomes a finding of its
+own, and it says that the server logs show no cause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .model import Connection, Event
+from .rulepack.model import FindingRule, RuleSet
+
+SYMPTOM_KINDS = ("client.timeout", "client.missing_events", "client.closed")
+# Kinds that show the client gave up or the connection ended: after these, an absence is final.
+ENDING_KINDS = ("client.timeout", "client.missing_events", "client.closed", "connection.closed")
+
+
+@dataclass(slots=True)
+class Hit:
+    """One finding rule firing on one connection."""
+
+    rule: FindingRule
+    connection: Connection
+    trigger: Event
+    related: list[Event] = field(default_factory=list)  # paired lines worth showing as evidence
+    values: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ConnectionVerdict:
+    connection: Connection
+    outcome: str
+    causes: list[Hit]
+    symptoms: list[Hit]  # `unexplained` hits, when there is no cause
+    symptom_events: list[Event]
+
+
+def classify_connection(
+    conn: Connection, ruleset: RuleSet, log_end: datetime
+) -> ConnectionVerdict:
+    """Evaluate every finding rule on `conn`; `log_end` bounds what absence can prove."""
+    causes: list[Hit] = []
+    pending = False
+    for rule in ruleset.finding_rules:
+        if rule.when.type == "unexplained":
+            continue
+        hits, undecided = _evaluate(rule, conn, log_end)
+        pending = pending or undecided
+        if rule.role == "cause":
+            causes.extend(hits)
+    causes.sort(key=lambda h: (-h.rule.priority, h.trigger.ts))
+    # One root cause per connection: lower-priority rules firing on it are consequences
+    # (an execution timeout also leaves the lifecycle incomplete).
+    causes = [h for h in causes if h.rule is causes[0].rule]
+    symptom_events = [e for e in conn.events if e.kind in SYMPTOM_KINDS]
+    symptoms: list[Hit] = []
+    if not causes:
+        for rule in ruleset.finding_rules:
+            if rule.when.type == "unexplained":
+                symptoms.extend(_evaluate(rule, conn, log_end)[0])
+    if causes:
+        outcome = causes[0].rule.cls
+    elif symptoms:
+        outcome = symptoms[0].rule.cls
+    elif pending:
+        outcome = "in_progress"
+    else:
+        outcome = "healthy"
+    return ConnectionVerdict(conn, outcome, causes, symptoms, symptom_events)
+
+
+def _evaluate(rule: FindingRule, conn: Connection, log_end: datetime) -> tuple[list[Hit], bool]:
+    """Returns the hits, and whether some trigger could not be decided before the logs end."""
+    when = rule.when
+    window = timedelta(seconds=when.window_seconds)
+    triggers = [e for e in conn.events if e.kind in when.trigger]
+    if not triggers:
+        return [], False
+    hits: list[Hit] = []
+    undecided = False
+    for trigger in triggers:
+        if when.type == "presence":
+            if _presence_holds(rule, conn, trigger):
+                hits.append(_hit(rule, conn, trigger))
+        elif when.type == "unexplained":
+            hits.append(_hit(rule, conn, trigger))
+        else:
+            after = [e for e in conn.events if trigger.ts <= e.ts <= trigger.ts + window]
+            seen = [k for k in when.expect if any(e.kind == k for e in after)]
+            missing = [k for k in when.expect if k not in seen]
+            # absence: any expected kind will do. incomplete: the run is over only when the
+            # last expected kind shows up (the ones between are DEBUG lines, often not exported).
+            complete = bool(seen) if when.type == "absence" else when.expect[-1] in seen
+            if complete:
+                continue
+            if not _window_closed(conn, trigger, window, log_end):
+                undecided = True
+                continue
+            hit = _hit(rule, conn, trigger)
+            hit.values["missing"] = ", ".join(k.split(".", 1)[-1] for k in missing)
+            hit.values["seen"] = ", ".join(k.split(".", 1)[-1] for k in seen) or "none"
+            hits.append(hit)
+        if hits and when.type != "presence":
+            break  # one hit per rule and connection says it all
+    return hits[:1] if when.type != "presence" else _first_per_key(hits), undecided
+
+
+def _presence_holds(rule: FindingRule, conn: Connection, trigger: Event) -> bool:
+    when = rule.when
+    if when.before_any and any(
+        e.kind in when.before_any and e.ts < trigger.ts for e in conn.events
+    ):
+        return False
+    return not (when.unless and any(e.kind in when.unless for e in conn.events))
+
+
+def _window_closed(
+    conn: Connection, trigger: Event, window: timedelta, log_end: datetime
+) -> bool:
+    """Absence is proven when the window passed inside the logs, or the client gave up."""
+    if trigger.ts + window <= log_end:
+        return True
+    return any(e.kind in ENDING_KINDS and e.ts >= trigger.ts for e in conn.events)
+
+
+def _hit(rule: FindingRule, conn: Connection, trigger: Event) -> Hit:
+    related = []
+    if trigger.kind == "router.unknown_ack":
+        mtype = trigger.attrs.get("message_type")
+        related = [
+            e for e in conn.events
+            if e.kind == "router.unknown_type" and e.attrs.get("message_type") == mtype
+            and e.ts <= trigger.ts
+        ][-1:]
+    values = {**trigger.ids, **trigger.attrs}
+    values["window"] = _format_seconds(rule.when.window_seconds)
+    return Hit(rule, conn, trigger, related, values)
+
+
+def _first_per_key(hits: list[Hit]) -> list[Hit]:
+    """Presence rules may fire many times on one connection; keep one per distinct key."""
+    seen: set[str] = set()
+    kept = []
+    for hit in hits:
+        key = render_template(hit.rule.key, hit.values)
+        if key not in seen:
+            seen.add(key)
+            kept.append(hit)
+    return kept
+
+
+def _format_seconds(seconds: float) -> str:
+    return f"{seconds:g}s" if seconds < 120 else f"{seconds / 60:g}m"
+
+
+class _Defaulting(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def render_template(template: str, values: dict[str, str]) -> str:
+    """Fill `{name}` placeholders from values; unknown names become `?` instead of failing."""
+    try:
+        return template.format_map(_Defaulting(values))
+    except (ValueError, IndexError, AttributeError):
+        return template

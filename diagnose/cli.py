@@ -1,0 +1,260 @@
+"""Command line: parse options, call the library, print, exit with the documented code.
+
+No analysis logic lives here. Every failure the user can act on arrives as a DiagnoseError and
+leaves as one line on stderr plus its exit code; usage errors exit 2 with one line too.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+try:  # typer >= 0.26 vendors click; older releases use click itself
+    from typer._click import exceptions as cli_errors
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click import exceptions as cli_errors
+
+from . import __version__, api
+from .errors import DiagnoseError, UsageError
+from .exit_codes import ExitCode
+from .render import ReportFormat
+
+app = typer.Typer(
+    name="diagnose",
+    help="Explain why WebSocket agent runs failed: root causes, not surface timeouts.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+rules_app = typer.Typer(help="List and self-test rule packs.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+Paths = Annotated[list[str], typer.Argument(help="Log files, directories, globs, .gz, or - for stdin.")]
+FormatOpt = Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")]
+RulesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", help="Extra rule pack directory (repeatable).", show_default=False),
+]
+NoBuiltinOpt = Annotated[bool, typer.Option("--no-builtin-rules", help="Use only --rules packs.")]
+TzOpt = Annotated[
+    str, typer.Option("--tz", help="Zone for naive time stamps (UTC, PDT, +02:00, Europe/Paris).")
+]
+FailOnOpt = Annotated[
+    str | None,
+    typer.Option("--fail-on", help="Exit 1 only for these classes (comma-separated), e.g. routing_failure."),
+]
+StepSummaryOpt = Annotated[
+    bool, typer.Option("--step-summary", help="Also append Markdown to $GITHUB_STEP_SUMMARY.")
+]
+AnnotationsOpt = Annotated[
+    bool, typer.Option("--annotations", help="Also print up to 10 GitHub ::error/::warning lines.")
+]
+BaselineOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--baseline", help="A previous JSON report or a known-good export to compare with."),
+]
+PatternsOpt = Annotated[
+    bool, typer.Option("--patterns", help="Also mine lines no rule explains (decodes every line: slower).")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"diagnose {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Explain why WebSocket agent runs failed: root causes, not surface timeouts."""
+
+
+@app.command()
+def analyze(
+    paths: Paths,
+    fmt: FormatOpt = ReportFormat.terminal,
+    output: OutputOpt = None,
+    rules: RulesOpt = None,
+    no_builtin_rules: NoBuiltinOpt = False,
+    tz: TzOpt = "UTC",
+    fail_on: FailOnOpt = None,
+    step_summary: StepSummaryOpt = False,
+    annotations: AnnotationsOpt = False,
+    baseline: BaselineOpt = None,
+    patterns: PatternsOpt = False,
+) -> None:
+    """Read log exports and report the root cause of failed agent runs."""
+    request = api.ReportRequest(
+        fmt=fmt, output=output, fail_on=fail_on, step_summary=step_summary,
+        annotations=annotations, baseline=baseline or [], patterns=patterns,
+    )
+    code = api.run_analyze(
+        paths, rules=rules or [], builtin=not no_builtin_rules, tz=tz, request=request,
+        command=_command_line(),
+    )
+    raise typer.Exit(int(code))
+
+
+@app.command()
+def explain(
+    connection: Annotated[str, typer.Argument(help="Connection, user/client, thread or run id.")],
+    paths: Paths,
+    rules: RulesOpt = None,
+    no_builtin_rules: NoBuiltinOpt = False,
+    tz: TzOpt = "UTC",
+) -> None:
+    """Print one connection's timeline: every event, in order, with where it came from."""
+    code = api.run_explain(connection, paths, rules=rules or [], builtin=not no_builtin_rules, tz=tz)
+    raise typer.Exit(int(code))
+
+
+@app.command()
+def pull(
+    project: Annotated[str, typer.Option("--project", "-p", help="GCP project id.")],
+    since: Annotated[
+        str, typer.Option(help="Start: a duration back from --until (2h) or a time stamp.")
+    ] = "1h",
+    until: Annotated[str | None, typer.Option(help="End time stamp (default: now).")] = None,
+    extra_filter: Annotated[
+        str | None, typer.Option("--filter", help="Extra Logging query terms, ANDed on.")
+    ] = None,
+    save: Annotated[Path | None, typer.Option("--save", help="Also save entries as JSONL.")] = None,
+    show_filter: Annotated[bool, typer.Option("--show-filter", help="Print the filter and exit.")] = False,
+    service: Annotated[str | None, typer.Option("--service", help="Cloud Run service name.")] = None,
+    fmt: FormatOpt = ReportFormat.terminal,
+    output: OutputOpt = None,
+    rules: RulesOpt = None,
+    no_builtin_rules: NoBuiltinOpt = False,
+    fail_on: FailOnOpt = None,
+    step_summary: StepSummaryOpt = False,
+    annotations: AnnotationsOpt = False,
+    baseline: BaselineOpt = None,
+) -> None:
+    """Pull logs from Google Cloud Logging (explicit window) and analyze them."""
+    request = api.ReportRequest(
+        fmt=fmt, output=output, fail_on=fail_on, step_summary=step_summary,
+        annotations=annotations, baseline=baseline or [],
+    )
+    code = api.run_pull(
+        api.PullRequest(project=project, since=since, until=until, extra_filter=extra_filter,
+                        save=save, show_filter=show_filter, service=service,
+                        endpoint=os.environ.get("DIAGNOSE_LOGGING_ENDPOINT")),
+        rules=rules or [], builtin=not no_builtin_rules, request=request, command=_command_line(),
+    )
+    raise typer.Exit(int(code))
+
+
+@app.command()
+def report(
+    paths: Annotated[list[str] | None, typer.Argument(help="Log files (or use --project).")] = None,
+    project: Annotated[str | None, typer.Option("--project", "-p", help="Pull from this project.")] = None,
+    since: Annotated[str, typer.Option(help="With --project: how far back (24h) or a time stamp.")] = "24h",
+    until: Annotated[str | None, typer.Option(help="With --project: end time stamp.")] = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="html or markdown.")
+    ] = ReportFormat.html,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the page.")
+    ] = Path("diagnose-report.html"),
+    baseline: BaselineOpt = None,
+    rules: RulesOpt = None,
+    no_builtin_rules: NoBuiltinOpt = False,
+    tz: TzOpt = "UTC",
+) -> None:
+    """Write the scheduled health report (self-contained HTML, or Markdown)."""
+    if fmt not in (ReportFormat.html, ReportFormat.markdown):
+        raise UsageError("report --format takes html or markdown")
+    if bool(paths) == bool(project):
+        raise UsageError("give log files or --project, not both or neither")
+    request = api.ReportRequest(fmt=fmt, output=output, baseline=baseline or [], quiet_exit=True)
+    if project:
+        code = api.run_pull(
+            api.PullRequest(project=project, since=since, until=until,
+                            endpoint=os.environ.get("DIAGNOSE_LOGGING_ENDPOINT")),
+            rules=rules or [], builtin=not no_builtin_rules, request=request,
+            command=_command_line(),
+        )
+    else:
+        code = api.run_analyze(paths or [], rules=rules or [], builtin=not no_builtin_rules,
+                               tz=tz, request=request, command=_command_line())
+    raise typer.Exit(int(code))
+
+
+@app.command()
+def patterns(
+    paths: Paths,
+    top: Annotated[int, typer.Option("--top", help="How many patterns to print.")] = 20,
+    skeleton: Annotated[
+        int | None, typer.Option("--skeleton", help="Print a rule skeleton (TOML) for pattern N.")
+    ] = None,
+    rules: RulesOpt = None,
+    no_builtin_rules: NoBuiltinOpt = False,
+    tz: TzOpt = "UTC",
+) -> None:
+    """Mine the lines no rule explains into templates (new WARNING/ERROR patterns first)."""
+    code = api.run_patterns(paths, top=top, skeleton=skeleton, rules=rules or [],
+                            builtin=not no_builtin_rules, tz=tz)
+    raise typer.Exit(int(code))
+
+
+@rules_app.command("list")
+def rules_list(rules: RulesOpt = None, no_builtin_rules: NoBuiltinOpt = False) -> None:
+    """List the loaded rule packs and rules."""
+    raise typer.Exit(int(api.run_rules_list(rules or [], builtin=not no_builtin_rules)))
+
+
+@rules_app.command("test")
+def rules_test(
+    directory: Annotated[
+        Path | None, typer.Argument(help="A pack directory (default: built-in packs).")
+    ] = None,
+) -> None:
+    """Self-test rule packs: samples, counter-samples and finding scenarios."""
+    raise typer.Exit(int(api.run_rules_test(directory)))
+
+
+def _command_line() -> str:
+    return " ".join(["diagnose", *sys.argv[1:]]) if sys.argv else "diagnose"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one line on stderr for every failure, never a traceback."""
+    try:
+        code = app(args=argv, standalone_mode=False, prog_name="diagnose")
+    except cli_errors.NoArgsIsHelpError as exc:  # bare `diagnose` / `diagnose rules`
+        print(exc.ctx.get_help() if exc.ctx else str(exc))
+        code = ExitCode.USAGE
+    except cli_errors.UsageError as exc:
+        print(f"diagnose: error: {exc.format_message()}", file=sys.stderr)
+        code = ExitCode.USAGE
+    except DiagnoseError as exc:
+        code = _report_error(exc)
+    except typer.Abort:
+        print("diagnose: aborted", file=sys.stderr)
+        code = 130
+    except KeyboardInterrupt:
+        print("diagnose: interrupted", file=sys.stderr)
+        code = 130
+    except BrokenPipeError:
+        code = ExitCode.OK
+        sys.stderr.close()
+    sys.exit(int(code or 0))
+
+
+def _report_error(exc: DiagnoseError) -> int:
+    print(f"diagnose: error: {exc.message}", file=sys.stderr)
+    for issue in getattr(exc, "issues", [])[:200]:
+        print(f"  {issue}", file=sys.stderr)
+    if exc.hint:
+        print(f"  hint: {exc.hint}", file=sys.stderr)
+    return int(exc.exit_code)

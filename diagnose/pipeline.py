@@ -1,0 +1,126 @@
+"""The whole analysis as library calls: sources → parse → correlate → classify → report.
+
+The CLI, the rule self-test and the benchmark all call `analyze` (files) or `analyze_records`
+(any record stream, e.g. a Cloud Logging pull), so every entry point gives the same answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import BinaryIO
+
+from .assemble import FindingCollector, outcome_row
+from .classify import classify_connection, render_template
+from .correlate import CorrelationStats, correlate
+from .model import Connection, Event, ParseStats, RawRecord
+from .parse import parse_records
+from .report import Provenance, Report
+from .rulepack.model import RuleSet
+from .sources import Prefilter, read_records
+
+MIN_RELEASE = timedelta(minutes=5)
+
+
+@dataclass(slots=True)
+class AnalyzeOptions:
+    """What the user chose; everything else comes from the rules and the logs."""
+
+    default_tz: tzinfo = UTC
+    tz_name: str = "UTC"
+    command: str = "diagnose analyze"
+    window_start: datetime | None = None  # set by a pull: the requested window
+    window_end: datetime | None = None
+    filter: str | None = None
+    progress: Callable[[int], None] | None = None
+    extra_known_types: list[str] = field(default_factory=list)
+    keep_timeline: Callable[[Connection], bool] | None = None  # for `explain`
+
+
+def analyze(
+    paths: list[str],
+    ruleset: RuleSet,
+    options: AnalyzeOptions | None = None,
+    *,
+    stdin: BinaryIO | None = None,
+) -> Report:
+    """Analyze log files/directories/globs (already expanded) with `ruleset`."""
+    options = options or AnalyzeOptions()
+    stats = ParseStats()
+    records = read_records(
+        sorted(paths),  # input order must not change the answer (dedupe keeps the first copy)
+        prefilter=Prefilter(ruleset.prefilter_literals()),
+        stats=stats,
+        default_tz=options.default_tz,
+        stdin=stdin,
+        progress=options.progress,
+    )
+    return analyze_records(records, ruleset, stats, options, inputs=list(paths))
+
+
+def analyze_records(
+    records: Iterable[RawRecord],
+    ruleset: RuleSet,
+    stats: ParseStats,
+    options: AnalyzeOptions | None = None,
+    *,
+    inputs: list[str] | None = None,
+) -> Report:
+    """Analyze an already-open record stream; `stats` carries the source's accounting."""
+    options = options or AnalyzeOptions()
+    started = time.perf_counter()
+    events = sorted(parse_records(records, ruleset, stats), key=Event.sort_key)
+    log_end = options.window_end or (events[-1].ts if events else datetime.now(UTC))
+    corr_stats = CorrelationStats()
+    known = [*ruleset.known_message_types, *options.extra_known_types]
+    collector = FindingCollector(known)
+    outcomes = []
+    timelines = []
+    for conn in correlate(events, _release_after(ruleset), corr_stats):
+        verdict = classify_connection(conn, ruleset, log_end)
+        if options.keep_timeline is not None and options.keep_timeline(conn):
+            timelines.append(verdict)
+        collector.add(verdict)
+        prints = [
+            f"{h.rule.id}:{render_template(h.rule.key, h.values)}" if h.rule.key else h.rule.id
+            for h in (verdict.causes or verdict.symptoms)
+        ]
+        outcomes.append(outcome_row(verdict, prints))
+    outcomes.sort(key=lambda o: (o.first_seen or log_end, o.connection))
+    provenance = Provenance(
+        command=options.command,
+        inputs=sorted(inputs or []),
+        window_start=options.window_start or (events[0].ts if events else None),
+        window_end=options.window_end or (events[-1].ts if events else None),
+        rule_packs=ruleset.versions(),
+        elapsed_seconds=time.perf_counter() - started,
+        filter=options.filter,
+        tz_default=options.tz_name,
+    )
+    report = Report(
+        findings=collector.findings(),
+        outcomes=outcomes,
+        stats=stats,
+        provenance=provenance,
+        uncorrelated_events=corr_stats.uncorrelated,
+        known_types=sorted(set(known) | collector.seen_routed),
+    )
+    report.sections["event_counts"] = _event_counts(events)
+    if options.keep_timeline is not None:
+        report.sections["timelines"] = timelines
+    return report
+
+
+def _release_after(ruleset: RuleSet) -> timedelta:
+    """Keep a connection open long enough for every rule's window to close on it."""
+    longest = max((r.when.window_seconds for r in ruleset.finding_rules), default=60.0)
+    return max(MIN_RELEASE, timedelta(seconds=2 * longest))
+
+
+def _event_counts(events: list[Event]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for e in events:
+        counts[e.kind] = counts.get(e.kind, 0) + 1
+    return dict(sorted(counts.items()))

@@ -1,0 +1,105 @@
+"""The versioned JSON report: stable key order, no wall-clock values, so equal inputs give equal bytes.
+
+Elapsed time is left out on purpose (it would make two runs over the same logs differ); the
+terminal, Markdown and HTML reports show it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from ..model import Event, Finding
+from ..report import SCHEMA_VERSION, ConnectionOutcome, Report
+from ..timeutil import isoformat_z
+
+
+def report_to_dict(report: Report) -> dict:
+    """The JSON document as plain data (also what baselines and golden tests compare)."""
+    stats = report.stats
+    prov = report.provenance
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "verdict": report.verdict(),
+        "exit_code": int(report.exit_code()),
+        "findings": [_finding(f) for f in report.findings],
+        "outcome_counts": report.outcome_counts(),
+        "outcomes": [_outcome(o) for o in report.outcomes],
+        "event_counts": report.sections.get("event_counts", {}),
+        "uncorrelated_events": report.uncorrelated_events,
+        "stats": {
+            "records_read": stats.records_read,
+            "events": stats.events,
+            "ignored": stats.ignored,
+            "duplicates": stats.duplicates,
+            "unparsed_total": stats.unparsed_total,
+            "unparsed": [
+                {"provenance": u.provenance, "reason": u.reason} for u in stats.unparsed
+            ],
+            "warnings": list(stats.warnings),
+        },
+        "provenance": {
+            "command": prov.command,
+            "inputs": list(prov.inputs),
+            "window_start": _ts(prov.window_start),
+            "window_end": _ts(prov.window_end),
+            "rule_packs": list(prov.rule_packs),
+            "filter": prov.filter,
+            "tz_default": prov.tz_default,
+        },
+    }
+    for name in ("contrast", "patterns", "baseline"):
+        section = report.sections.get(name)
+        if section is not None:
+            doc[name] = section.to_dict() if hasattr(section, "to_dict") else section
+    return doc
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def _finding(f: Finding) -> dict:
+    return {
+        "fingerprint": f.fingerprint,
+        "rule_id": f.rule_id,
+        "class": f.cls,
+        "role": f.role,
+        "severity": f.severity,
+        "title": f.title,
+        "connections": list(f.connections),
+        "first_seen": _ts(f.first_seen),
+        "last_seen": _ts(f.last_seen),
+        "cause": f.cause,
+        "critical_failure": f.critical_failure,
+        "symptom": f.symptom,
+        "fix": f.fix,
+        "key": f.key,
+        "attrs": dict(sorted(f.attrs.items())),
+        "evidence": [_event(e) for e in f.evidence],
+        "symptoms": [_event(e) for e in f.symptoms],
+    }
+
+
+def _outcome(o: ConnectionOutcome) -> dict:
+    return {
+        "connection": o.connection,
+        "outcome": o.outcome,
+        "first_seen": _ts(o.first_seen),
+        "last_seen": _ts(o.last_seen),
+        "events": o.events,
+        "message_types": list(o.message_types),
+        "lifecycle": list(o.lifecycle),
+        "client_timeouts": o.client_timeouts,
+        "instance": o.instance,
+        "user": o.user,
+        "findings": list(o.findings),
+    }
+
+
+def _event(e: Event) -> dict:
+    return {"provenance": e.provenance, "ts": _ts(e.ts), "kind": e.kind, "text": e.text}
+
+
+def _ts(value: datetime | None) -> str | None:
+    return isoformat_z(value) if value else None

@@ -1,0 +1,148 @@
+"""The on-call view: verdict first, then each root cause as a five-whys chain with its evidence.
+
+Every log-derived string goes into rich `Text` objects (never into markup) after `escape.clean`
+strips ANSI/OSC and control characters, so a log line cannot style, link or rewrite the screen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ..model import Finding
+from ..report import CLASS_LABELS, Report
+from .escape import clean
+
+MAX_OUTCOME_ROWS = 25
+MAX_UNPARSED_SHOWN = 10
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+
+
+def render_terminal(report: Report, console: Console, *, elapsed: float | None = None) -> None:
+    console.print(_verdict(report))
+    for number, finding in enumerate(report.findings, 1):
+        console.print(_finding_panel(number, finding))
+    if report.findings:
+        console.print(_surface_vs_real(report))
+    if report.outcomes:
+        console.print(_outcomes(report))
+    for name in ("contrast", "patterns", "baseline"):
+        section = report.sections.get(name)
+        if section is not None and hasattr(section, "__rich__"):
+            console.print(section)
+    console.print(_accounting(report))
+    console.print(_provenance(report, elapsed))
+
+
+def _verdict(report: Report) -> Panel:
+    style = "bold red" if report.causes else ("yellow" if report.symptoms else "bold green")
+    return Panel(Text(clean(report.verdict()), style=style), expand=True)
+
+
+def _finding_panel(number: int, f: Finding) -> Panel:
+    head = Text()
+    head.append(f"{CLASS_LABELS.get(f.cls, f.cls)}", style="bold")
+    head.append(f"  [{f.severity}]", style=SEVERITY_STYLE.get(f.severity, ""))
+    head.append(f"  {f.role}", style="dim")
+    body = Table.grid(padding=(0, 1))
+    body.add_column(style="bold", no_wrap=True)
+    body.add_column()
+    body.add_row("Connections", Text(_list(f.connections)))
+    body.add_row("Seen", Text(f"{_ts(f.first_seen)} → {_ts(f.last_seen)}"))
+    body.add_row("Cause", Text(clean(f.cause)))
+    body.add_row("Broke", Text(clean(f.critical_failure)))
+    body.add_row("Symptom", Text(clean(f.symptom)))
+    body.add_row("Fix", Text(clean(f.fix), style="green"))
+    evidence = Text()
+    for event in f.evidence:
+        evidence.append(f"{clean(event.provenance)}  ", style="cyan")
+        evidence.append(f"{_ts(event.ts)}  ", style="dim")
+        evidence.append(clean(event.text) + "\n")
+    body.add_row("Evidence", evidence)
+    title = Text(f"#{number} ")
+    title.append(clean(f.title))
+    return Panel(Group(head, body), title=title, title_align="left",
+                 border_style=SEVERITY_STYLE.get(f.severity, "white"))
+
+
+def _surface_vs_real(report: Report) -> Table:
+    table = Table(title="Surface vs real", title_justify="left", expand=False)
+    table.add_column("What the client saw")
+    table.add_column("Count", justify="right")
+    table.add_column("Real cause")
+    for f in report.causes:
+        timeouts = sum(1 for e in f.symptoms if e.kind == "client.timeout")
+        seen = f"{timeouts} recv() timeout(s)" if timeouts else "no client log"
+        table.add_row(Text(seen), str(len(f.connections)), Text(clean(f.title)))
+    for f in report.symptoms:
+        table.add_row(Text("client timeout"), str(len(f.connections)),
+                      Text("unknown: no server evidence (logs missing?)", style="yellow"))
+    return table
+
+
+def _outcomes(report: Report) -> Table:
+    counts = report.outcome_counts()
+    summary = ", ".join(f"{CLASS_LABELS[k]} {v}" for k, v in counts.items())
+    table = Table(title=f"Connections ({len(report.outcomes)}): {summary}", title_justify="left")
+    for column in ("Connection", "Outcome", "First seen", "Sent", "Lifecycle", "Timeouts"):
+        table.add_column(column, overflow="fold")
+    rows = sorted(report.outcomes, key=lambda o: (o.outcome == "healthy", o.outcome))
+    for row in rows[:MAX_OUTCOME_ROWS]:
+        table.add_row(
+            Text(clean(row.connection)),
+            Text(CLASS_LABELS.get(row.outcome, row.outcome),
+                 style="green" if row.outcome == "healthy" else "red"),
+            _ts(row.first_seen),
+            Text(clean(", ".join(row.message_types)) or "-"),
+            Text(clean(", ".join(row.lifecycle)) or "none"),
+            str(row.client_timeouts),
+        )
+    if len(rows) > MAX_OUTCOME_ROWS:
+        table.caption = f"… {len(rows) - MAX_OUTCOME_ROWS} more (use --format json for all)"
+    return table
+
+
+def _accounting(report: Report) -> Text:
+    s = report.stats
+    text = Text("Parse accounting: ", style="bold")
+    text.append(
+        f"{s.records_read} records read = {s.events} with events + {s.ignored} ignored"
+        f" + {s.unparsed_total} unparsed + {s.duplicates} duplicates"
+    )
+    if report.uncorrelated_events:
+        text.append(f"; {report.uncorrelated_events} events matched no connection", style="dim")
+    for u in s.unparsed[:MAX_UNPARSED_SHOWN]:
+        text.append(f"\n  unparsed {clean(u.provenance)}: {clean(u.reason)}", style="yellow")
+    if s.unparsed_total > MAX_UNPARSED_SHOWN:
+        text.append(f"\n  … {s.unparsed_total - MAX_UNPARSED_SHOWN} more unparsed", style="yellow")
+    for w in s.warnings:
+        text.append(f"\n  warning: {clean(w)}", style="yellow")
+    return text
+
+
+def _provenance(report: Report, elapsed: float | None) -> Text:
+    p = report.provenance
+    text = Text(style="dim")
+    text.append(f"command: {clean(p.command)}\n")
+    text.append(f"inputs: {clean(_list(p.inputs, 6))}\n")
+    text.append(f"window: {_ts(p.window_start)} → {_ts(p.window_end)} (naive times read as "
+                f"{clean(p.tz_default)})\n")
+    text.append(f"rules: {', '.join(p.rule_packs)}")
+    if p.filter:
+        text.append(f"\nfilter: {clean(p.filter)}")
+    if elapsed is not None:
+        text.append(f"\nelapsed: {elapsed:.2f}s")
+    return text
+
+
+def _list(items: list[str], limit: int = 8) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
+
+
+def _ts(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z" if value else "-"
