@@ -1,0 +1,486 @@
+"""`diagnose pull`: the filter compiler and the live pull, run with the real google-cloud-logging
+client over its real REST protocol against a fake Logging API on 127.0.0.1 (tests/fakelogging.py).
+
+Nothing else is ever contacted: the fixtures below remove credentials and point gcloud's config
+and HOME at empty temporary directories, and NO_GCE_CHECK stops the metadata-server probe.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import warnings
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from fakelogging import FakeLogging
+
+from diagnose.errors import PullError, UsageError
+from diagnose.exit_codes import ExitCode
+from diagnose.model import ParseStats
+from diagnose.rulepack.model import EventRule, RuleSet
+from diagnose.sources.cloud_logging import ENDPOINT_ENV, make_client, pull_records
+from diagnose.sources.logentry import entry_to_record
+from diagnose.sources.logfilter import MAX_FILTER_CHARS, build_filter, compile_filter
+
+DATA = Path(__file__).parent / "data" / "pull"
+PROJECT = "netra-staging"
+SINCE = datetime(2025, 9, 8, 23, 40, tzinfo=UTC)
+UNTIL = datetime(2025, 9, 9, 0, 0, tzinfo=UTC)
+WINDOW = 'timestamp>="2025-09-08T23:40:00Z" AND timestamp<"2025-09-09T00:00:00Z"'
+FILTER = WINDOW + ' AND resource.type="cloud_run_revision"'
+
+
+@pytest.fixture(autouse=True)
+def no_real_google(monkeypatch, tmp_path):
+    """A test that forgets the fake must fail fast, never reach Google or real credentials."""
+    monkeypatch.setenv("NO_GCE_CHECK", "true")
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    monkeypatch.delenv(ENDPOINT_ENV, raising=False)
+    (tmp_path / "gcloud").mkdir()
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def entries() -> list[dict]:
+    return json.loads((DATA / "staging_routing.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def fake(entries):
+    with FakeLogging(entries, stall_s=3.0) as server:
+        yield server
+
+
+def ruleset(*prefilters: list[str]) -> RuleSet:
+    rules = [
+        EventRule(
+            id=f"r{i}",
+            emits="x",
+            title="t",
+            prefilter=list(p),
+            patterns=[],
+            path=Path(f"r{i}.toml"),
+        )
+        for i, p in enumerate(prefilters)
+    ]
+    return RuleSet(packs=[], event_rules=rules, finding_rules=[])
+
+
+def pull(fake: FakeLogging, sleeps: list[float] | None = None, **kw):
+    """Run a pull to the end; returns (records, stats, progress calls)."""
+    stats, calls = ParseStats(), []
+    kw.setdefault("filter_str", FILTER)
+    kw.setdefault("page_size", 5)
+    records = list(
+        pull_records(
+            PROJECT,
+            SINCE,
+            UNTIL,
+            stats=stats,
+            endpoint=fake.url,
+            sleep=(sleeps.append if sleeps is not None else _no_sleep),
+            progress=lambda n, p: calls.append((n, p)),
+            **kw,
+        )
+    )
+    return records, stats, calls
+
+
+def _no_sleep(seconds: float) -> None:
+    raise AssertionError(f"unexpected backoff sleep of {seconds:.2f}s")
+
+
+def ids(records) -> list[str]:
+    return [r.insert_id for r in records]
+
+
+def comparable(record) -> tuple:
+    return (record.timestamp, record.severity, record.text, record.fields, record.insert_id)
+
+
+# --- filter compiler ---------------------------------------------------------------------------
+
+
+def test_filter_has_window_resource_anchors_and_extra_exactly():
+    rules = ruleset(
+        ["Sending ack for unknown message type"],
+        ["MessageRouter detected unknown message type", "EMISSION SUCCESS"],
+        ['say "hi" to C:\\temp'],
+    )
+    got = build_filter(
+        rules,
+        SINCE,
+        UNTIL,
+        service="netra-backend-staging",
+        extra="severity>=INFO OR logName:stderr",
+    )
+    anchors = " OR ".join(
+        f"{field}:{lit}"
+        for lit in [
+            '"EMISSION SUCCESS"',
+            '"MessageRouter detected unknown message type"',
+            '"Sending ack for unknown message type"',
+            r'"say \"hi\" to C:\\temp"',
+        ]
+        for field in ("textPayload", "jsonPayload.message")
+    )
+    assert got == (
+        f'{WINDOW} AND resource.type="cloud_run_revision" AND '
+        f'resource.labels.service_name="netra-backend-staging" AND ({anchors}) AND '
+        "(severity>=INFO OR logName:stderr)"
+    )
+
+
+def test_filter_drops_anchors_another_anchor_already_covers():
+    rules = ruleset(
+        ["Sending ack for unknown message type", "unknown MESSAGE type"],
+        ["unknown message type: "],
+        ["line one\nline two, the longer"],
+    )
+    got = build_filter(rules, SINCE, UNTIL, resource_type=None)
+    assert got == (
+        f'{WINDOW} AND (textPayload:"line two, the longer" OR '
+        'jsonPayload.message:"line two, the longer" OR textPayload:"unknown MESSAGE type" OR '
+        'jsonPayload.message:"unknown MESSAGE type")'
+    )
+
+
+def test_filter_window_is_utc_and_naive_times_count_as_utc():
+    pdt = timezone(timedelta(hours=-7))
+    got = build_filter(
+        ruleset(),
+        datetime(2025, 9, 8, 16, 49, 24, 508000, tzinfo=pdt),
+        datetime(2025, 9, 8, 23, 55),
+        resource_type=None,
+    )
+    assert got == 'timestamp>="2025-09-08T23:49:24.508000Z" AND timestamp<"2025-09-08T23:55:00Z"'
+    assert compile_filter(ruleset(), SINCE, UNTIL).notes == [
+        "the rule pack declares no literal anchors: every entry in the window is fetched"
+    ]
+
+
+def test_a_rule_without_literals_means_no_anchor_may_narrow_the_pull():
+    plan = compile_filter(ruleset(["EMISSION SUCCESS"], []), SINCE, UNTIL)
+    assert plan.text == FILTER
+    assert plan.notes == ["event rule r1 has no prefilter literal: every entry in the window is fetched"]
+
+
+def test_filter_rejects_an_empty_window():
+    with pytest.raises(UsageError, match="empty time window"):
+        build_filter(ruleset(), UNTIL, SINCE)
+
+
+def test_filter_too_long_falls_back_to_broader_anchors_and_says_so():
+    literals = [f"EMISSION FAILED: event_{i:03d} send failed (run_id=" for i in range(400)]
+    plan = compile_filter(ruleset(literals), SINCE, UNTIL)
+    assert plan.text == (f'{FILTER} AND (textPayload:"emission" OR jsonPayload.message:"emission")')
+    assert plan.anchors == ["emission"]
+    assert plan.notes == [
+        "the 400 rule literals would exceed the Logging API's 20,000-character filter limit; "
+        "sent 1 broader anchors instead, so more entries are fetched and filtered locally"
+    ]
+
+
+def test_filter_with_no_shared_words_drops_anchors_rather_than_exceed_the_limit():
+    literals = [f"token{i:05d}" for i in range(2000)]
+    plan = compile_filter(ruleset(literals), SINCE, UNTIL)
+    assert plan.text == FILTER
+    assert "no text anchors were sent" in plan.notes[0]
+    with pytest.raises(UsageError, match="even without rule anchors"):
+        build_filter(ruleset(), SINCE, UNTIL, extra="x" * MAX_FILTER_CHARS)
+
+
+# --- the pull: pages, request bodies, records -------------------------------------------------
+
+
+def test_pull_follows_pages_and_sends_the_exact_filter(fake, entries):
+    records, stats, calls = pull(fake)
+    assert fake.paths == ["/v2/entries:list?prettyPrint=false"] * 4
+    assert [b.get("pageToken") for b in fake.requests] == [None, "5", "10", "15"]
+    assert all(b["filter"] == FILTER for b in fake.requests)
+    assert all(b["orderBy"] == "timestamp asc" and b["pageSize"] == 5 for b in fake.requests)
+    assert fake.requests[0]["resourceNames"] == [f"projects/{PROJECT}"]
+    assert ids(records) == [e["insertId"] for e in entries]
+    assert calls == [(5, 1), (10, 2), (15, 3), (16, 4)]
+    assert stats.records_read == 16 and stats.by_source == {f"cloud-logging:{PROJECT}": 16}
+    assert stats.unparsed_total == 0 and stats.warnings == []
+
+
+def test_pulled_records_equal_the_records_read_from_the_same_entries(fake, entries):
+    records, _, _ = pull(fake, page_size=1000)
+    expected = [entry_to_record(e, source=f"cloud-logging:{PROJECT}", line=0)[0] for e in entries]
+    assert records == expected
+    ack = records[5]
+    assert ack.text == "Sending ack for unknown message type 'execute_agent' from e2e-staging-49066fc8"
+    assert ack.provenance == "insertId=68bf6b0005000c1d2e3f4a5b6c"
+    assert ack.timestamp == datetime(2025, 9, 8, 23, 49, 24, 508123, tzinfo=UTC)
+    assert ack.fields["service"] == "netra-backend-staging"
+    assert len(fake.requests) == 1
+
+
+def test_empty_page_with_a_token_is_followed(fake, entries):
+    fake.fail("empty", 2)
+    records, _, calls = pull(fake, page_size=8)
+    assert ids(records) == [e["insertId"] for e in entries]
+    assert [b.get("pageToken") for b in fake.requests] == [None, "8", "8"]
+    assert calls == [(8, 1), (8, 2), (16, 3)]
+
+
+def test_a_filter_without_a_window_gets_the_window_not_the_clients_24_hours(fake):
+    pull(fake, filter_str='resource.type="cloud_run_revision"')
+    assert fake.requests[0]["filter"] == f'{WINDOW} AND (resource.type="cloud_run_revision")'
+
+
+def test_endpoint_can_come_from_the_environment(fake, monkeypatch, entries):
+    monkeypatch.setenv(ENDPOINT_ENV, fake.url)
+    records = list(pull_records(PROJECT, SINCE, UNTIL, filter_str=FILTER, stats=ParseStats()))
+    assert len(records) == len(entries) and len(fake.requests) == 1
+
+
+# --- retries and resume ------------------------------------------------------------------------
+
+
+def test_429_and_5xx_back_off_with_growing_delays_and_resume_without_duplicates(fake, entries):
+    fake.fail("429", 2).fail("503", 3).fail("500", 4)
+    sleeps: list[float] = []
+    notices: list[tuple[str, float]] = []
+    records, stats, calls = pull(fake, sleeps, on_retry=lambda why, s: notices.append((why, s)))
+    assert ids(records) == [e["insertId"] for e in entries]  # each exactly once, in order
+    assert len(sleeps) == 3 and sleeps[0] < sleeps[1] < sleeps[2]
+    assert 0.5 <= sleeps[0] <= 1.0 and 2.0 <= sleeps[2] <= 4.0
+    assert notices == [
+        (
+            "HTTP 429 rate limited (RATE_LIMIT_EXCEEDED, ReadRequestsPerMinutePerProject=60)",
+            sleeps[0],
+        ),
+        ("HTTP 503 The service is currently unavailable.", sleeps[1]),
+        ("HTTP 500 Internal error encountered.", sleeps[2]),
+    ]
+    # Page 1 ended at the router line; its ack shares that time stamp and comes next.
+    resume = FILTER + ' AND timestamp>="2025-09-08T23:49:24.508123000Z"'
+    assert [b["filter"] for b in fake.requests] == [FILTER] * 2 + [resume] * 5
+    assert [b.get("pageToken") for b in fake.requests] == [None, "5", None, None, None, "5", "10"]
+    # The first resumed page re-sends the router line (dropped) with the ack (kept).
+    assert calls == [(5, 1), (9, 2), (14, 3), (16, 4)]
+    assert stats.records_read == 16
+    assert stats.warnings == ["Cloud Logging pull: 3 request(s) retried (429 ×1, 5xx ×2)"]
+
+
+def test_garbage_json_a_cut_connection_and_a_stall_are_retried(fake, entries):
+    fake.fail("garbage", 1).fail("cut", 2).fail("stall", 3)
+    sleeps: list[float] = []
+    records, stats, _ = pull(fake, sleeps, request_timeout_s=0.5)
+    assert ids(records) == [e["insertId"] for e in entries]
+    assert len(sleeps) == 3 and sleeps == sorted(sleeps)
+    assert stats.warnings == ["Cloud Logging pull: 3 request(s) retried (bad response ×1, network ×2)"]
+
+
+def test_gives_up_after_max_retries_with_a_one_line_reason(fake):
+    fake.fail("503", *range(1, 50))
+    sleeps: list[float] = []
+    with pytest.raises(PullError) as err:
+        pull(fake, sleeps, max_retries=3)
+    assert err.value.exit_code == ExitCode.PULL_FAILED
+    assert "\n" not in err.value.message
+    assert re.fullmatch(
+        rf"the Logging API at {re.escape(fake.url)} kept failing: HTTP 503 "
+        r"The service is currently unavailable\. \(after 3 retries\)",
+        err.value.message,
+    )
+    assert len(fake.requests) == 4 and len(sleeps) == 3 and sleeps == sorted(sleeps)
+
+
+def test_retry_budget_bounds_the_time_spent_backing_off(fake):
+    fake.fail("429", *range(1, 50))
+    sleeps: list[float] = []
+    with pytest.raises(PullError) as err:
+        pull(fake, sleeps, max_retries=10, retry_budget_s=3.25)
+    # 0.5–1 s + 1–2 s fit in 3.25 s; adding the third delay (2–4 s) would not.
+    assert len(sleeps) == 2 and len(fake.requests) == 3
+    assert err.value.message == (
+        f"Cloud Logging read quota exhausted for project {PROJECT}: HTTP 429 rate limited "
+        "(RATE_LIMIT_EXCEEDED, ReadRequestsPerMinutePerProject=60) (after 2 retries)"
+    )
+
+
+def test_a_failure_streak_ends_when_a_page_arrives(fake, entries):
+    fake.fail("503", 1, 2, 4, 5, 7, 8)
+    sleeps: list[float] = []
+    records, _, _ = pull(fake, sleeps, max_retries=2)
+    assert ids(records) == [e["insertId"] for e in entries]
+    assert len(sleeps) == 6
+    assert sleeps[0] < sleeps[1] and sleeps[2] < sleeps[3] and sleeps[1] > sleeps[2]
+
+
+# --- errors that are not retried --------------------------------------------------------------
+
+
+def test_permission_denied_names_the_role_and_project(fake):
+    fake.fail("403", 1)
+    with pytest.raises(PullError) as err:
+        pull(fake)
+    assert err.value.message == (
+        "permission denied reading logs: the account needs roles/logging.viewer on project "
+        "netra-staging (Permission 'logging.logEntries.list' denied on resource.)"
+    )
+    assert "roles/logging.viewer" in err.value.hint and len(fake.requests) == 1
+
+
+def test_rejected_filter_shows_the_apis_message(fake):
+    fake.fail("400", 1)
+    with pytest.raises(PullError) as err:
+        pull(fake)
+    assert err.value.message == (
+        "the Logging API rejected the filter: Unparseable filter: syntax error at line 1, "
+        'column 12, token ")"'
+    )
+    assert len(fake.requests) == 1
+
+
+def test_server_text_in_an_error_is_one_clean_line(fake):
+    fake.fail("400", 1).errors["400"] = (400, "INVALID_ARGUMENT", "bad\x1b[31m token\n\x07here")
+    with pytest.raises(PullError) as err:
+        pull(fake)
+    assert err.value.message == "the Logging API rejected the filter: bad token here"
+
+
+def test_unreachable_endpoint_is_named():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed below: nothing listens there
+    url = f"http://127.0.0.1:{port}"
+    sleeps: list[float] = []
+    with pytest.raises(PullError) as err:
+        list(
+            pull_records(
+                PROJECT,
+                SINCE,
+                UNTIL,
+                filter_str=FILTER,
+                stats=ParseStats(),
+                endpoint=url,
+                max_retries=1,
+                sleep=sleeps.append,
+            )
+        )
+    assert err.value.message.startswith(f"cannot reach the Logging API at {url}: ")
+    assert err.value.message.endswith("(after 1 retry)") and len(sleeps) == 1
+
+
+def test_missing_credentials_say_how_to_log_in():
+    with pytest.raises(PullError) as err:
+        make_client(PROJECT)
+    assert err.value.message == "no Google Cloud credentials found to read logs of project netra-staging"
+    assert "gcloud auth application-default login" in err.value.hint
+    assert err.value.exit_code == ExitCode.PULL_FAILED
+
+
+def test_gcloud_login_credentials_build_a_client_without_warnings_or_requests(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "home"))  # google-auth must not run `gcloud`
+    adc = {
+        "type": "authorized_user",
+        "client_id": "764086051850-6qr4p6gpi6hn506pt8ejuq83di341hur.apps.googleusercontent.com",
+        "client_secret": "not-a-secret",
+        "refresh_token": "1//not-a-token",
+    }
+    (tmp_path / "gcloud" / "application_default_credentials.json").write_text(json.dumps(adc))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client = make_client(PROJECT)  # no request yet: the token refresh waits for the pull
+    assert client.project == PROJECT
+    assert [str(w.message) for w in caught] == []
+
+
+def test_bad_arguments_are_usage_errors(fake):
+    with pytest.raises(UsageError, match="page size must be between 1 and 1000"):
+        pull(fake, page_size=1001)
+    with pytest.raises(UsageError, match="bad Logging API endpoint"):
+        make_client(PROJECT, endpoint="127.0.0.1:8080")
+    assert fake.requests == []
+
+
+# --- unreadable entries and --save -------------------------------------------------------------
+
+
+def test_unreadable_entries_are_counted_not_raised(entries):
+    odd = [entries[0], 42, {**entries[1], "timestamp": "yesterday-ish"}, entries[2]]
+    with FakeLogging(odd) as server:
+        records, stats, _ = pull(server)
+    assert ids(records) == [entries[0]["insertId"], entries[2]["insertId"]]
+    assert stats.records_read == 4 and stats.unparsed_total == 2
+    assert [u.reason for u in stats.unparsed] == [
+        "expected a JSON object, got int",
+        "insertId=68bf6b0001000c1d2e3f4a5b6c: unreadable time stamp 'yesterday-ish'",
+    ]
+    assert all(u.source == f"cloud-logging:{PROJECT}" for u in stats.unparsed)
+
+
+def test_save_writes_api_shaped_json_lines_that_reread_to_the_same_records(fake, entries, tmp_path):
+    out = tmp_path / "pull.jsonl"
+    fake.fail("429", 2)
+    records, _, _ = pull(fake, [], save_path=out)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == entries  # no duplicate after the resume
+    reread = [
+        entry_to_record(json.loads(line), source=str(out), line=i)[0] for i, line in enumerate(lines, 1)
+    ]
+    assert [comparable(r) for r in reread] == [comparable(r) for r in records]
+    assert reread[5].provenance == f"{out}:6"
+
+
+def test_save_keeps_what_was_fetched_when_the_pull_fails(fake, entries, tmp_path):
+    out = tmp_path / "partial.jsonl"
+    fake.fail("403", 3)
+    with pytest.raises(PullError) as err:
+        pull(fake, save_path=out)
+    saved = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert saved == entries[:10]
+    assert err.value.hint.endswith(f"the 10 entries fetched before the failure are in {out}")
+
+
+def test_saved_entries_reach_the_disk_page_by_page(fake, entries, tmp_path):
+    """A pull killed mid-way (Ctrl-C, OOM) still leaves every page already received on disk."""
+    out = tmp_path / "live.jsonl"
+    stream = pull_records(
+        PROJECT,
+        SINCE,
+        UNTIL,
+        filter_str=FILTER,
+        stats=ParseStats(),
+        endpoint=fake.url,
+        page_size=2,
+        save_path=out,
+    )
+    next(stream)  # the first record of page 1; the generator is now paused
+    on_disk = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert on_disk == entries[:2]
+    stream.close()
+
+
+def test_save_to_an_unwritable_path_is_a_usage_error(fake, tmp_path):
+    with pytest.raises(UsageError, match="cannot write"):
+        pull(fake, save_path=tmp_path / "missing-dir" / "x.jsonl")
+
+
+# --- import cost ------------------------------------------------------------------------------
+
+
+def test_importing_the_pull_module_does_not_import_the_google_client():
+    code = (
+        "import sys, diagnose.sources.cloud_logging, diagnose.sources.logfilter\n"
+        "bad = sorted(m for m in sys.modules if m.startswith(('google.cloud', 'grpc')))\n"
+        "print(bad)\nsys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
