@@ -172,31 +172,36 @@ def _when(text: str, option: str) -> datetime:
 
 def run_pull(pull: PullRequest, *, rules: list[Path], builtin: bool, request: ReportRequest,
              command: str = "diagnose pull") -> ExitCode:
+    from .model import ParseStats
     from .pipeline import analyze_records
     from .sources.cloud_logging import pull_records
-    from .sources.logfilter import build_filter
+    from .sources.logfilter import compile_filter
 
     request.check()
     ruleset = load_rules(rules, builtin)
     since, until = pull.window()
-    filter_str = build_filter(ruleset, since, until, extra=pull.extra_filter, service=pull.service)
+    plan = compile_filter(ruleset, since, until, extra=pull.extra_filter, service=pull.service)
+    filter_str = plan.text
     if pull.show_filter:
         print(filter_str)
         return ExitCode.OK
-    from .model import ParseStats
-
     stats = ParseStats()
+    stats.warnings.extend(plan.notes)
     options = AnalyzeOptions(command=command, window_start=since, window_end=until,
                              filter=filter_str)
     started = time.perf_counter()
     with _pull_progress() as progress:
         records = pull_records(
             pull.project, since, until, filter_str=filter_str, stats=stats, save_path=pull.save,
-            endpoint=pull.endpoint, progress=progress,
+            endpoint=pull.endpoint, progress=progress, on_retry=_say_retry,
         )
         report = analyze_records(records, ruleset, stats, options,
                                  inputs=[f"cloud-logging:{pull.project}"])
     return _finish(report, ruleset, request, time.perf_counter() - started, [])
+
+
+def _say_retry(reason: str, delay: float) -> None:
+    print(f"diagnose: {reason}; retrying in {delay:.0f}s", file=sys.stderr)
 
 
 def run_patterns(specs: list[str], *, top: int, skeleton: int | None, rules: list[Path],

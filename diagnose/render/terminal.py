@@ -19,6 +19,12 @@ from .escape import clean
 
 MAX_OUTCOME_ROWS = 25
 MAX_UNPARSED_SHOWN = 10
+SHORT_LABELS = {
+    "routing_failure": "routing", "connection_failure": "conn/auth",
+    "execution_timeout": "exec timeout", "events_not_delivered": "not delivered",
+    "lifecycle_incomplete": "incomplete", "client_timeout_unexplained": "timeout (?)",
+    "healthy": "healthy", "in_progress": "in progress",
+}
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
 
@@ -84,26 +90,31 @@ def _surface_vs_real(report: Report) -> Table:
     return table
 
 
-def _outcomes(report: Report) -> Table:
+def _outcomes(report: Report) -> Group:
     counts = report.outcome_counts()
-    summary = ", ".join(f"{CLASS_LABELS[k]} {v}" for k, v in counts.items())
-    table = Table(title=f"Connections ({len(report.outcomes)}): {summary}", title_justify="left")
-    for column in ("Connection", "Outcome", "First seen", "Sent", "Lifecycle", "Timeouts"):
-        table.add_column(column, overflow="fold")
+    summary = Text(f"Connections ({len(report.outcomes)}): ", style="bold")
+    summary.append(", ".join(f"{CLASS_LABELS[k]} {v}" for k, v in counts.items()))
+    table = Table()
+    table.add_column("Connection", no_wrap=True, overflow="ellipsis", max_width=26)
+    table.add_column("Outcome", no_wrap=True)
+    table.add_column("Start", no_wrap=True)
+    table.add_column("Sent", overflow="fold", min_width=10)
+    table.add_column("Lifecycle", overflow="fold", min_width=10)
+    table.add_column("Client timeouts", justify="right")
     rows = sorted(report.outcomes, key=lambda o: (o.outcome == "healthy", o.outcome))
     for row in rows[:MAX_OUTCOME_ROWS]:
         table.add_row(
             Text(clean(row.connection)),
-            Text(CLASS_LABELS.get(row.outcome, row.outcome),
+            Text(SHORT_LABELS.get(row.outcome, row.outcome),
                  style="green" if row.outcome == "healthy" else "red"),
-            _ts(row.first_seen),
+            row.first_seen.strftime("%H:%M:%S") if row.first_seen else "-",
             Text(clean(", ".join(row.message_types)) or "-"),
-            Text(clean(", ".join(row.lifecycle)) or "none"),
+            Text(_lifecycle(row.lifecycle)),
             str(row.client_timeouts),
         )
     if len(rows) > MAX_OUTCOME_ROWS:
         table.caption = f"… {len(rows) - MAX_OUTCOME_ROWS} more (use --format json for all)"
-    return table
+    return Group(summary, table)
 
 
 def _accounting(report: Report) -> Text:
@@ -137,6 +148,18 @@ def _provenance(report: Report, elapsed: float | None) -> Text:
     if elapsed is not None:
         text.append(f"\nelapsed: {elapsed:.2f}s")
     return text
+
+
+LIFECYCLE = ("agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed")
+
+
+def _lifecycle(seen: list[str]) -> str:
+    """Compact: 'all 5', 'none', or the events seen (lifecycle names are not log text)."""
+    if not seen:
+        return "none"
+    if all(name in seen for name in LIFECYCLE):
+        return "all 5"
+    return " ".join(name.replace("agent_", "").replace("tool_", "tool:") for name in seen)
 
 
 def _list(items: list[str], limit: int = 8) -> str:

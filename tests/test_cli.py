@@ -1,0 +1,114 @@
+"""The CLI as a user meets it: exit codes, one-line errors, and reports on real log files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from diagnose.exit_codes import ExitCode
+
+from conftest import SCENARIOS
+
+UNKNOWN_TYPE_LOG = SCENARIOS / "routing-unknown-type.log"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["analyze"], "diagnose: error: Missing argument 'paths'."),
+        (["analyze", "--bogus", "x"], "diagnose: error: No such option: --bogus"),
+        (["analyze", "no/such/file.log"], "diagnose: error: no such file or directory: no/such/file.log"),
+        (["analyze", str(UNKNOWN_TYPE_LOG), "--fail-on", "nope"], "diagnose: error: --fail-on: unknown class nope"),
+        (["analyze", str(UNKNOWN_TYPE_LOG), "--tz", "Mars/Olympus"], "diagnose: error: --tz: unknown time zone"),
+        (["analyze", str(UNKNOWN_TYPE_LOG), "--step-summary"], "diagnose: error: --step-summary needs"),
+        (["analyze", str(UNKNOWN_TYPE_LOG), "--format", "yaml"], "diagnose: error: Invalid value for"),
+        (["analyze", str(UNKNOWN_TYPE_LOG), "--rules", "no-such-dir"], "diagnose: error: --rules: not a directory"),
+        (["pull", "--project", "p", "--since", "yesterday-ish"], "diagnose: error: --since"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(run_cli, args, message):
+    result = run_cli(*args)
+    assert result.code == ExitCode.USAGE
+    assert result.err.startswith(message)
+    assert len(result.err.strip().splitlines()) == 1
+    assert "Traceback" not in result.err
+
+
+def test_version(run_cli):
+    result = run_cli("--version")
+    assert (result.code, result.out.strip()) == (0, "diagnose 0.1.0")
+
+
+def test_unknown_type_is_a_root_cause_with_evidence_and_fix(run_cli):
+    result = run_cli("analyze", UNKNOWN_TYPE_LOG)
+    assert result.code == ExitCode.FINDINGS
+    out = result.out
+    assert "ROOT CAUSE: Unknown message type 'execute_agent'" in out
+    assert "Send 'start_agent' instead of 'execute_agent'" in out
+    # the id-less router line is paired with its ack and shown as evidence, with file:line
+    assert "routing-unknown-type.log:5" in out and "routing-unknown-type.log:6" in out
+    assert "Parse accounting: 23 records read = 22 with events + 1 ignored + 0 unparsed" in out
+
+
+def test_json_report_classifies_each_connection(run_cli):
+    result = run_cli("analyze", UNKNOWN_TYPE_LOG, "--format", "json")
+    doc = json.loads(result.out)
+    assert doc["schema_version"] == "1.0"
+    outcomes = {o["connection"]: o["outcome"] for o in doc["outcomes"]}
+    assert outcomes == {"e2e-staging-49066fc8": "routing_failure", "staging-e2e-user-002": "healthy"}
+    (finding,) = doc["findings"]
+    assert finding["fingerprint"] == "routing-unknown-type:execute_agent"
+    assert [e["kind"] for e in finding["evidence"]] == ["router.unknown_type", "router.unknown_ack"]
+    assert doc["uncorrelated_events"] == 0
+
+
+def test_fail_on_limits_what_turns_the_step_red(run_cli):
+    assert run_cli("analyze", UNKNOWN_TYPE_LOG, "--fail-on", "execution_timeout").code == 0
+    assert run_cli("analyze", UNKNOWN_TYPE_LOG, "--fail-on", "routing_failure").code == 1
+
+
+def test_output_file_and_step_summary(run_cli, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    out = tmp_path / "r.xml"
+    result = run_cli("analyze", UNKNOWN_TYPE_LOG, "-f", "junit", "-o", out, "--step-summary")
+    assert result.code == 1 and result.out == ""
+    assert out.read_text().startswith("<?xml")
+    assert "execute_agent" in summary.read_text()
+
+
+def test_explain_prints_the_timeline(run_cli):
+    result = run_cli("explain", "e2e-staging-49066fc8", UNKNOWN_TYPE_LOG)
+    assert result.code == 1
+    assert "router.unknown_type" in result.out and "router.unknown_ack" in result.out
+    assert "connection.closed" in result.out
+
+
+def test_explain_unknown_connection_is_a_usage_error(run_cli):
+    result = run_cli("explain", "nobody", UNKNOWN_TYPE_LOG)
+    assert result.code == 2
+    assert result.err.startswith("diagnose: error: no connection 'nobody' in these logs")
+
+
+def test_rules_list_and_test(run_cli):
+    listed = run_cli("rules", "list")
+    assert listed.code == 0 and "router-unknown-ack" in listed.out
+    tested = run_cli("rules", "test")
+    assert tested.code == 0, tested.out
+
+
+def test_nothing_readable_exits_3(run_cli, tmp_path):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00\xff\x00garbage\x00" * 100)
+    result = run_cli("analyze", junk)
+    assert result.code == ExitCode.NO_INPUT
+    assert "no usable input" in result.err
+
+
+def test_cli_module_does_not_import_cloud_logging():
+    import subprocess
+    import sys
+
+    code = "import diagnose.cli, sys; assert 'google.cloud.logging' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,71 @@
+"""`diagnose pull` end to end: the real CLI, the real client, a fake Logging API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fakelogging import FakeLogging
+from test_pull import DATA, no_real_google  # noqa: F401  (autouse isolation fixture)
+
+from diagnose.sources.cloud_logging import ENDPOINT_ENV
+
+WINDOW = ["--since", "2025-09-08T23:40:00Z", "--until", "2025-09-09T00:00:00Z"]
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    entries = json.loads((DATA / "staging_routing.json").read_text(encoding="utf-8"))
+    with FakeLogging(entries) as server:
+        monkeypatch.setenv(ENDPOINT_ENV, server.url)
+        yield server
+
+
+def _findings(doc: dict) -> list[tuple]:
+    return [(f["fingerprint"], f["class"], tuple(f["connections"])) for f in doc["findings"]]
+
+
+def test_pull_then_reanalyze_the_saved_file_gives_the_same_report(run_cli, fake, tmp_path, monkeypatch):
+    monkeypatch.setenv(ENDPOINT_ENV, fake.url)  # run_cli clears it; set it again
+    saved = tmp_path / "pulled.jsonl"
+    pulled = run_cli("pull", "--project", "netra-staging", *WINDOW, "--save", saved, "-f", "json")
+    assert pulled.code == 1, pulled.err
+    doc = json.loads(pulled.out)
+    assert _findings(doc) == [
+        ("routing-unknown-type:execute_agent", "routing_failure", ("e2e-staging-49066fc8",))
+    ]
+    # the window is explicit, echoed, and what the server received
+    first = fake.requests[0]
+    assert first["filter"].startswith('timestamp>="2025-09-08T23:40:00Z" AND timestamp<"2025-09-09T00:00:00Z"')
+    assert first["orderBy"] == "timestamp asc"
+    assert doc["provenance"]["window_start"] == "2025-09-08T23:40:00.000000Z"
+    assert doc["provenance"]["filter"] == first["filter"]
+    assert doc["findings"][0]["evidence"][0]["provenance"].startswith("insertId=")
+
+    again = run_cli("analyze", saved, "-f", "json")
+    redo = json.loads(again.out)
+    assert again.code == 1
+    assert _findings(redo) == _findings(doc)
+    assert redo["outcomes"] == [
+        {**o, "first_seen": o["first_seen"], "last_seen": o["last_seen"]} for o in doc["outcomes"]
+    ]
+    assert redo["stats"]["records_read"] == doc["stats"]["records_read"] == 16
+
+
+def test_show_filter_prints_the_query_and_contacts_nothing(run_cli, fake, monkeypatch):
+    monkeypatch.setenv(ENDPOINT_ENV, fake.url)
+    result = run_cli("pull", "--project", "netra-staging", *WINDOW, "--show-filter")
+    assert result.code == 0
+    assert result.out.startswith('timestamp>="2025-09-08T23:40:00Z"')
+    assert 'jsonPayload.message:"Sending ack for unknown message type"' in result.out
+    assert fake.requests == []
+
+
+def test_permission_denied_exits_5_with_one_line(run_cli, fake, monkeypatch):
+    monkeypatch.setenv(ENDPOINT_ENV, fake.url)
+    fake.fail("403", 1)
+    result = run_cli("pull", "--project", "netra-staging", *WINDOW)
+    assert result.code == 5
+    assert result.err.startswith("diagnose: error: permission denied")
+    assert "roles/logging.viewer" in result.err
+    assert "Traceback" not in result.err
