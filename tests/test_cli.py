@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import SCENARIOS
 
 from diagnose.exit_codes import ExitCode
-
-from conftest import SCENARIOS
 
 UNKNOWN_TYPE_LOG = SCENARIOS / "routing-unknown-type.log"
 
@@ -19,11 +18,14 @@ UNKNOWN_TYPE_LOG = SCENARIOS / "routing-unknown-type.log"
         (["analyze"], "diagnose: error: Missing argument 'paths'."),
         (["analyze", "--bogus", "x"], "diagnose: error: No such option: --bogus"),
         (["analyze", "no/such/file.log"], "diagnose: error: no such file or directory: no/such/file.log"),
-        (["analyze", str(UNKNOWN_TYPE_LOG), "--fail-on", "nope"], "diagnose: error: --fail-on: unknown class nope"),
-        (["analyze", str(UNKNOWN_TYPE_LOG), "--tz", "Mars/Olympus"], "diagnose: error: --tz: unknown time zone"),
+        (["analyze", str(UNKNOWN_TYPE_LOG), "--fail-on", "nope"],
+         "diagnose: error: --fail-on: unknown class nope"),
+        (["analyze", str(UNKNOWN_TYPE_LOG), "--tz", "Mars/Olympus"],
+         "diagnose: error: --tz: unknown time zone"),
         (["analyze", str(UNKNOWN_TYPE_LOG), "--step-summary"], "diagnose: error: --step-summary needs"),
         (["analyze", str(UNKNOWN_TYPE_LOG), "--format", "yaml"], "diagnose: error: Invalid value for"),
-        (["analyze", str(UNKNOWN_TYPE_LOG), "--rules", "no-such-dir"], "diagnose: error: --rules: not a directory"),
+        (["analyze", str(UNKNOWN_TYPE_LOG), "--rules", "no-such-dir"],
+         "diagnose: error: --rules: not a directory"),
         (["pull", "--project", "p", "--since", "yesterday-ish"], "diagnose: error: --since"),
     ],
 )

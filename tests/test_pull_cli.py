@@ -36,7 +36,8 @@ def test_pull_then_reanalyze_the_saved_file_gives_the_same_report(run_cli, fake,
     ]
     # the window is explicit, echoed, and what the server received
     first = fake.requests[0]
-    assert first["filter"].startswith('timestamp>="2025-09-08T23:40:00Z" AND timestamp<"2025-09-09T00:00:00Z"')
+    window = 'timestamp>="2025-09-08T23:40:00Z" AND timestamp<"2025-09-09T00:00:00Z"'
+    assert first["filter"].startswith(window)
     assert first["orderBy"] == "timestamp asc"
     assert doc["provenance"]["window_start"] == "2025-09-08T23:40:00.000000Z"
     assert doc["provenance"]["filter"] == first["filter"]

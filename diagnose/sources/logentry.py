@@ -98,7 +98,8 @@ def _payload_message(payload: dict) -> str:
     else:
         return ""
     err = payload.get("error")
-    # The SSOT logging shape carries a bogus `error` on every entry; ignore it when `validation` is set.
+    # The SSOT logging shape carries a bogus `error` on every entry; ignore it when
+    # `validation` is set.
     if isinstance(err, dict) and "validation" not in payload and err.get("traceback"):
         text = f"{text}\n{err['traceback']}"
     return text
