@@ -10,6 +10,7 @@ from conftest import SCENARIOS
 from diagnose.exit_codes import ExitCode
 
 UNKNOWN_TYPE_LOG = SCENARIOS / "routing-unknown-type.log"
+LOG = str(UNKNOWN_TYPE_LOG)
 
 
 @pytest.mark.parametrize(
@@ -18,13 +19,13 @@ UNKNOWN_TYPE_LOG = SCENARIOS / "routing-unknown-type.log"
         (["analyze"], "diagnose: error: Missing argument 'paths'."),
         (["analyze", "--bogus", "x"], "diagnose: error: No such option: --bogus"),
         (["analyze", "no/such/file.log"], "diagnose: error: no such file or directory: no/such/file.log"),
-        (["analyze", str(UNKNOWN_TYPE_LOG), "--fail-on", "nope"],
+        (["analyze", LOG, "--fail-on", "nope"],
          "diagnose: error: --fail-on: unknown class nope"),
-        (["analyze", str(UNKNOWN_TYPE_LOG), "--tz", "Mars/Olympus"],
+        (["analyze", LOG, "--tz", "Mars/Olympus"],
          "diagnose: error: --tz: unknown time zone"),
-        (["analyze", str(UNKNOWN_TYPE_LOG), "--step-summary"], "diagnose: error: --step-summary needs"),
-        (["analyze", str(UNKNOWN_TYPE_LOG), "--format", "yaml"], "diagnose: error: Invalid value for"),
-        (["analyze", str(UNKNOWN_TYPE_LOG), "--rules", "no-such-dir"],
+        (["analyze", LOG, "--step-summary"], "diagnose: error: --step-summary needs"),
+        (["analyze", LOG, "--format", "yaml"], "diagnose: error: Invalid value for"),
+        (["analyze", LOG, "--rules", "no-such-dir"],
          "diagnose: error: --rules: not a directory"),
         (["pull", "--project", "p", "--since", "yesterday-ish"], "diagnose: error: --since"),
     ],
