@@ -1,0 +1,479 @@
+"""Mine message templates from the residue: the log lines no event rule explained.
+
+A rule pack only finds what someone already wrote a rule for. The lines left over are where a new
+failure mode first shows up, so we group them into templates (Drain: a fixed-depth parse tree over
+masked tokens, hand-written here in ~150 lines rather than pulling in `drain3` and its jsonpickle
+persistence we do not need) and report the new WARNING/ERROR patterns first, each with a count,
+an example and where it was first seen. `rule_skeleton` turns a template into a TOML event rule
+that already passes the rule self-test, so "unknown pattern" becomes "new rule" in one edit.
+
+Determinism: distinct masked lines are buffered (up to `max_distinct`) and fed to the tree in
+sorted order, so the templates and counts do not depend on input order; only `example` and
+`first_provenance` do (they name the first occurrence in input order). Memory is bounded by
+`max_distinct`, `max_templates` and `max_line_chars`; lines beyond the template cap are counted
+in `overflow`, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .masking import PLACEHOLDER_PATTERNS, clean, mask
+from .model import SEVERITY_RANK
+from .rulepack.matching import severity_rank
+
+WILDCARD = "<*>"
+_WARNING = SEVERITY_RANK["WARNING"]
+_LITERAL_NEWLINE = "\\n"  # JSON-shape messages carry escaped newlines
+
+
+@dataclass(slots=True, frozen=True)
+class Template:
+    """One mined pattern: the masked text, how often it occurred, and one real example."""
+
+    template: str
+    count: int
+    example: str
+    example_provenance: str
+    max_severity: str
+    first_provenance: str
+
+    def to_dict(self) -> dict:
+        return {
+            "template": self.template,
+            "count": self.count,
+            "max_severity": self.max_severity,
+            "example": self.example,
+            "example_provenance": self.example_provenance,
+            "first_provenance": self.first_provenance,
+        }
+
+
+@dataclass(slots=True)
+class PatternsResult:
+    """Mined templates as a report section: `to_dict()` for JSON, `__rich__` for the terminal."""
+
+    templates: list[Template]
+    lines: int = 0  # residue lines offered to the miner
+    overflow: int = 0  # lines left out once the template cap was reached
+    truncated: int = 0
+    blank: int = 0
+    top: int = 20
+
+    def to_dict(self) -> dict:
+        return {
+            "lines": self.lines,
+            "templates": len(self.templates),
+            "overflow": self.overflow,
+            "truncated": self.truncated,
+            "blank": self.blank,
+            "top": [t.to_dict() for t in self.templates[: self.top]],
+        }
+
+    def __rich__(self):
+        from rich.table import Table
+        from rich.text import Text
+
+        from .render.escape import clean as screen_clean
+        from .render.escape import clip
+
+        if not self.templates:
+            return Text(f"Unexplained lines: {self.lines}, no patterns mined.", style="dim")
+        shown = self.templates[: self.top]
+        table = Table(
+            title=f"Patterns no rule explains ({self.lines} lines → {len(self.templates)} "
+            f"templates, top {len(shown)})",
+            title_justify="left",
+            caption="Turn pattern N into a rule: diagnose patterns --skeleton N",
+            caption_justify="left",
+        )
+        for name, justify in (("#", "right"), ("Severity", "left"), ("Count", "right"),
+                              ("Template", "left"), ("First seen", "left")):
+            table.add_column(name, justify=justify, overflow="fold")
+        for number, t in enumerate(shown, 1):
+            problem = SEVERITY_RANK.get(t.max_severity, 0) >= _WARNING
+            table.add_row(
+                str(number), Text(t.max_severity, style="bold red" if problem else "dim"),
+                str(t.count), Text(clip(screen_clean(t.template), 160)),
+                Text(clip(screen_clean(t.first_provenance), 60)),
+            )
+        return table
+
+
+@dataclass(slots=True)
+class _Stats:
+    """Counts and first/example occurrences of a line or a cluster; merges without order bias."""
+
+    count: int
+    first_seq: int
+    first_provenance: str
+    rank: int
+    example_seq: int
+    example: str
+    example_provenance: str
+
+    def observe(self, rank: int, text: str, provenance: str, seq: int) -> None:
+        """One more occurrence, later in input order than every one seen so far."""
+        self.count += 1
+        if rank > self.rank:
+            self.rank, self.example_seq = rank, seq
+            self.example, self.example_provenance = text, provenance
+
+    def absorb(self, other: _Stats) -> None:
+        self.count += other.count
+        if other.first_seq < self.first_seq:
+            self.first_seq, self.first_provenance = other.first_seq, other.first_provenance
+        if (other.rank, -other.example_seq) > (self.rank, -self.example_seq):
+            self.rank, self.example_seq = other.rank, other.example_seq
+            self.example, self.example_provenance = other.example, other.example_provenance
+
+
+@dataclass(slots=True)
+class _Cluster:
+    tokens: list[str]
+    stats: _Stats
+
+    def similarity(self, tokens: list[str]) -> tuple[float, int]:
+        same = sum(1 for a, b in zip(self.tokens, tokens, strict=True) if a == b != WILDCARD)
+        return same / len(tokens), self.tokens.count(WILDCARD)
+
+    def merge(self, tokens: list[str], stats: _Stats) -> None:
+        self.tokens = [a if a == b else WILDCARD for a, b in zip(self.tokens, tokens, strict=True)]
+        self.stats.absorb(stats)
+
+    def to_template(self) -> Template:
+        s = self.stats
+        severity = _severity_name(s.rank)
+        return Template(
+            " ".join(self.tokens), s.count, s.example, s.example_provenance, severity,
+            s.first_provenance,
+        )
+
+
+@dataclass(slots=True)
+class _Node:
+    children: dict[str, _Node] = field(default_factory=dict)
+    clusters: list[_Cluster] = field(default_factory=list)
+
+
+class TemplateMiner:
+    """Drain-style template miner with bounded memory; feed it with `add`, read `templates()`."""
+
+    def __init__(
+        self,
+        *,
+        max_templates: int = 5000,
+        max_distinct: int = 20000,
+        max_line_chars: int = 512,
+        similarity: float = 0.5,
+        depth: int = 4,
+        max_children: int = 100,
+    ) -> None:
+        self.max_templates = max_templates
+        self.max_distinct = max_distinct
+        self.max_line_chars = max_line_chars
+        self.similarity = similarity
+        self.prefix_depth = max(0, depth - 2)
+        self.max_children = max_children
+        self.lines = 0  # every add() call
+        self.blank = 0  # lines with no text after cleaning
+        self.truncated = 0  # lines cut to max_line_chars
+        self.overflow = 0  # lines that matched no template once max_templates was reached
+        self._seq = 0
+        self._pending: dict[tuple[bool, str], _Stats] = {}
+        self._roots: dict[tuple[bool, int], _Node] = {}
+        self._clusters: list[_Cluster] = []
+
+    def add(self, text: str, severity: str | None, provenance: str) -> None:
+        """Count one residue line. Only its first line is mined (a folded traceback is noise)."""
+        self.lines += 1
+        line = clean(_first_line(text)).strip()
+        if len(line) > self.max_line_chars:
+            line = line[: self.max_line_chars]
+            self.truncated += 1
+        masked = mask(line)  # whitespace-normalized: tokens joined by one space
+        if not masked:
+            self.blank += 1
+            return
+        rank = severity_rank(severity)
+        key = (rank >= _WARNING, masked)
+        seq, self._seq = self._seq, self._seq + 1
+        stats = self._pending.get(key)
+        if stats is not None:
+            stats.observe(rank, line, provenance, seq)
+            return
+        if len(self._pending) >= self.max_distinct:
+            self._flush()
+        self._pending[key] = _Stats(1, seq, provenance, rank, seq, line, provenance)
+
+    def templates(self) -> list[Template]:
+        """All templates: WARNING and above first (by rank), then by count, then by text."""
+        self._flush()
+        return sorted((c.to_template() for c in self._clusters), key=_template_order)
+
+    def result(self, top: int = 20) -> PatternsResult:
+        """The report section: totals plus the templates, showing the first `top`."""
+        return PatternsResult(
+            self.templates(), lines=self.lines, overflow=self.overflow,
+            truncated=self.truncated, blank=self.blank, top=top,
+        )
+
+    def _flush(self) -> None:
+        for (problem, masked), stats in sorted(self._pending.items()):
+            self._insert(problem, masked.split(" "), stats)
+        self._pending.clear()
+
+    def _insert(self, problem: bool, tokens: list[str], stats: _Stats) -> None:
+        leaf = self._leaf(problem, tokens)
+        best: _Cluster | None = None
+        best_score = (-1.0, -1)
+        for cluster in leaf.clusters:
+            score = cluster.similarity(tokens)
+            if score > best_score:
+                best, best_score = cluster, score
+        if best is not None and best_score[0] >= self.similarity:
+            best.merge(tokens, stats)
+        elif len(self._clusters) < self.max_templates:
+            cluster = _Cluster(list(tokens), stats)
+            leaf.clusters.append(cluster)
+            self._clusters.append(cluster)
+        else:
+            self.overflow += stats.count
+
+    def _leaf(self, problem: bool, tokens: list[str]) -> _Node:
+        node = self._roots.setdefault((problem, len(tokens)), _Node())
+        for token in tokens[: min(self.prefix_depth, len(tokens) - 1)]:  # never the last token
+            if token in node.children:
+                node = node.children[token]
+                continue
+            full = len(node.children) >= self.max_children
+            key = WILDCARD if full or any(ch.isdigit() for ch in token) else token
+            node = node.children.setdefault(key, _Node())
+        return node
+
+
+def _first_line(text: str) -> str:
+    if "\n" in text:
+        text = text.lstrip("\n").split("\n", 1)[0]
+    if _LITERAL_NEWLINE in text:
+        text = text.split(_LITERAL_NEWLINE, 1)[0]
+    return text
+
+
+def _severity_name(rank: int) -> str:
+    for name, value in SEVERITY_RANK.items():
+        if value == rank:
+            return name
+    return "DEFAULT"
+
+
+def _template_order(t: Template) -> tuple:
+    rank = SEVERITY_RANK.get(t.max_severity, 0)
+    return (-rank if rank >= _WARNING else 0, -t.count, t.template, t.first_provenance)
+
+
+# --- Rule skeletons: a template → a TOML event rule that passes the rule self-test -------------
+
+_RULE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_KINDS = "|".join(name for name, _ in PLACEHOLDER_PATTERNS)
+_PLACEHOLDER_SPLIT = re.compile(rf"(<\*>|<(?:{_KINDS})>)")
+# Group regexes for the rule: simpler than the maskers and free of nested unbounded quantifiers
+# (which the rule loader rejects); the surrounding constants and backtracking do the rest.
+_GROUP_REGEX = {
+    "TS": r"\d{4}-\d\d-\d\d(?:[T ][\d:.,]+)?(?:Z|[+-]\d\d:?\d\d| ?[A-Z]{3,4})?"
+    r"|\d\d:\d\d:\d\d[\d.,]*",
+    "UUID": r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+    "URL": r"[a-zA-Z][\w+.-]*://[^\s'\"<>]+",
+    "EMAIL": r"[\w.+*-]+@[\w.-]+",
+    "PATH": r"/[^\s'\"]*",
+    "IP": r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d{1,5})?",
+    "STR": r"'[^'\n]*'|\"[^\"\n]*\"",
+    "ID": r"[A-Za-z][\w-]*",
+    "HEX": r"(?:0x)?[0-9a-fA-F]+",
+    "NUM": r"-?\d[\d.]*",
+    "*": r"\S+",
+}
+_ID_ALIASES = {
+    "user": "user", "user_id": "user", "userid": "user",
+    "connection": "connection", "connection_id": "connection", "conn": "connection",
+    "conn_id": "connection", "client_id": "connection", "from": "connection",
+    "thread": "thread", "thread_id": "thread", "run": "run", "run_id": "run",
+}
+_MAX_REGEX = 1900  # the loader rejects patterns over 2,000 characters
+_MIN_LITERAL = 3  # … and prefilter literals shorter than 3
+_COUNTER_CANDIDATES = ("TODO: paste a line this rule must NOT match", "-", "")
+
+
+def rule_skeleton(template: Template, rule_id: str) -> str:
+    """A TOML event rule (rules/README.md format) that matches the template's example line.
+
+    The regex is built from the template with one named group per masked part, the sample's
+    `expect` is what the regex actually captures from the example, and the counter-sample is a
+    placeholder that is checked not to match. Raises ValueError for an unusable rule id.
+    """
+    if not _RULE_ID.fullmatch(rule_id):
+        raise ValueError(
+            f"rule id {rule_id!r} must be lowercase letters, digits, '-' or '_' (max 64)"
+        )
+    example = template.example
+    regex, expect = _regex_for(template.template.split(" "), example)
+    literal = _prefilter(template.template, example)
+    counter = next(c for c in _COUNTER_CANDIDATES if not re.search(regex, c))
+    lines = [
+        f"# Mined from {template.count} unexplained line(s), max severity {template.max_severity},"
+        f" first seen at {_comment(template.first_provenance)}.",
+        f"# Template: {_comment(template.template)}",
+        "# Review before use: rename the groups (connection/user/thread/run are correlation",
+        "# ids), pick a vocabulary kind for `emits`, replace the counter-sample with a real line.",
+    ]
+    if len(literal) < 8:
+        lines.append("# The prefilter literal is short: replace it with a more specific one.")
+    lines += [
+        f"id = {_toml_str(rule_id)}",
+        'kind = "event"',
+        f"emits = {_toml_str('custom.' + rule_id)}",
+        f"title = {_toml_str('Mined pattern: ' + _shorten(template.template, 100))}",
+        'status = "experimental"',
+        f"prefilter = [{_toml_str(literal)}]",
+        f"patterns = [{_toml_regex(regex)}]",
+        "",
+        "[[samples]]",
+        f"text = {_toml_str(example)}",
+        "expect = { " + ", ".join(f"{k} = {_toml_str(v)}" for k, v in expect.items()) + " }",
+        "",
+        "[[counter_samples]]",
+        f"text = {_toml_str(counter)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def suggest_rule_id(template: Template) -> str:
+    """A readable default id for `rule_skeleton`: `mined-` + the template's first constant words."""
+    constant = _PLACEHOLDER_SPLIT.sub(" ", template.template)
+    words = [w.lower() for w in re.findall(r"[A-Za-z]{2,}", constant)]
+    slug = "-".join(words[:5])[:50].strip("-")
+    return f"mined-{slug}" if slug else "mined-pattern"
+
+
+def _regex_for(tokens: list[str], example: str) -> tuple[str, dict[str, str]]:
+    """Typed groups first; loose `.+?` groups if they miss; the escaped example as a last resort."""
+    keep = len(tokens)
+    while keep > 1 and len(_build(tokens[:keep], loose=False)[0]) > _MAX_REGEX:
+        keep -= 1
+    for loose in (False, True):
+        regex, kinds = _build(tokens[:keep], loose=loose)
+        match = re.search(regex, example)
+        if not match:
+            continue
+        quotes = {
+            name: value[0]
+            for name, value in match.groupdict().items()
+            if kinds[name] == "STR" and value and value[0] in "'\""
+        }
+        if quotes:  # move the quotes outside the group so `expect` holds the bare value
+            regex = _build(tokens[:keep], loose=loose, quotes=quotes)[0]
+            match = re.search(regex, example)
+        if match and len(regex) <= _MAX_REGEX:
+            return regex, {k: v for k, v in match.groupdict().items() if v is not None}
+    return r"^\s*" + re.escape(example[: _MAX_REGEX // 4]), {}
+
+
+def _build(
+    tokens: list[str], *, loose: bool, quotes: dict[str, str] | None = None
+) -> tuple[str, dict[str, str]]:
+    """Template tokens → (regex, group name → placeholder kind)."""
+    counts: dict[str, int] = {}
+    kinds: dict[str, str] = {}
+    parts = [r"^\s*"]
+    for i, token in enumerate(tokens):
+        if i:
+            parts.append(r"\s+")
+        context = tokens[i - 1] if i and _is_constant(tokens[i - 1]) else ""
+        for piece in _PLACEHOLDER_SPLIT.split(token):
+            if _PLACEHOLDER_SPLIT.fullmatch(piece):
+                kind = piece.strip("<>")
+                name = _group_name(kind, context, counts)
+                kinds[name] = kind
+                parts.append(_group(name, kind, loose, (quotes or {}).get(name)))
+                context = ""
+            elif piece:
+                parts.append(re.escape(piece))
+                context = piece
+    return "".join(parts), kinds
+
+
+def _group(name: str, kind: str, loose: bool, quote: str | None) -> str:
+    if quote:
+        q = re.escape(quote)
+        return f"{q}(?P<{name}>[^{q}\\n]*){q}"
+    body = ".+?" if loose else _GROUP_REGEX[kind]
+    return f"(?P<{name}>{body})"
+
+
+def _group_name(kind: str, context: str, used: dict[str, int]) -> str:
+    """`run_id=<ID>` → run, `for user <ID>` → user, `Status: <NUM>` → status, else num1, id2…"""
+    word = ""
+    key = re.search(r"([A-Za-z_][A-Za-z0-9_]*)[=:]\s*$", context)
+    if key:
+        word = key.group(1).lower()
+        word = _ID_ALIASES.get(word, word)
+    elif context.lower() in _ID_ALIASES:
+        word = _ID_ALIASES[context.lower()]
+    base = word or ("var" if kind == "*" else kind.lower())
+    n = 1
+    name = base if word else f"{base}1"
+    while name in used:
+        n += 1
+        name = f"{base}{n}"
+    used[name] = 1
+    return name
+
+
+def _is_constant(token: str) -> bool:
+    return bool(token) and not _PLACEHOLDER_SPLIT.search(token)
+
+
+def _prefilter(template: str, example: str) -> str:
+    """The longest constant run of the template that occurs verbatim in the example."""
+    runs = {f.strip() for f in _PLACEHOLDER_SPLIT.split(template) if f.strip()}
+    words = {w for w in template.split(" ") if _is_constant(w)}
+    for pool in (runs, words, {example[:20].strip()}):
+        found = sorted(
+            (r for r in pool if len(r) >= _MIN_LITERAL and r in example),
+            key=lambda r: (-len(r), r),
+        )
+        if found:
+            return found[0]
+    raise ValueError(f"example {example!r} is too short for a prefilter literal")
+
+
+def _toml_str(text: str) -> str:
+    """A TOML basic string; escapes quotes, backslashes and every control character."""
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_regex(regex: str) -> str:
+    """Literal `'''…'''` keeps a regex readable; fall back to a basic string when it cannot."""
+    unsafe = "'''" in regex or regex.endswith("'") or any(
+        ord(ch) < 0x20 or ord(ch) == 0x7F for ch in regex
+    )
+    return _toml_str(regex) if unsafe else f"'''{regex}'''"
+
+
+def _comment(text: str) -> str:
+    return _shorten(clean(text).replace("\n", " "), 200)
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
