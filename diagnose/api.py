@@ -87,6 +87,7 @@ def run_analyze(
     request.check()
     ruleset = load_rules(rules, builtin)
     options = _options(tz, command)
+    options.mine_patterns = request.patterns
     paths = expand_inputs(specs)
     started = time.perf_counter()
     with _progress_bar(paths) as progress:

@@ -7,7 +7,7 @@ timeline, and saying so beats guessing).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 from .model import EXCERPT_CHARS, Event, ParseStats, RawRecord, Unparsed
@@ -34,9 +34,15 @@ class RuleIndex:
 
 
 def parse_records(
-    records: Iterable[RawRecord], ruleset: RuleSet, stats: ParseStats
+    records: Iterable[RawRecord],
+    ruleset: RuleSet,
+    stats: ParseStats,
+    on_ignored: Callable[[RawRecord], None] | None = None,
 ) -> Iterator[Event]:
-    """Yield the events found in `records`, updating the parse accounting in `stats`."""
+    """Yield the events found in `records`, updating the parse accounting in `stats`.
+
+    `on_ignored` sees every record no rule matched (the residue template mining works on).
+    """
     index = RuleIndex(ruleset.event_rules)
     sticky: dict[str, dict[str, str]] = {}  # per source: ids the client log last named
     last_ts: dict[str, datetime] = {}  # per source: the time of the last stamped record
@@ -50,6 +56,8 @@ def parse_records(
         events = list(_events_for(record, index, sticky))
         if not events:
             stats.ignored += 1
+            if on_ignored is not None:
+                on_ignored(record)
             continue
         if record.timestamp is None:
             stats.unparsed_total += 1

@@ -17,6 +17,7 @@ from .classify import classify_connection, render_template
 from .correlate import CorrelationStats, correlate
 from .model import Connection, Event, ParseStats, RawRecord
 from .parse import parse_records
+from .patterns import TemplateMiner
 from .report import Provenance, Report
 from .rulepack.model import RuleSet
 from .sources import Prefilter, read_records
@@ -37,6 +38,8 @@ class AnalyzeOptions:
     progress: Callable[[int], None] | None = None
     extra_known_types: list[str] = field(default_factory=list)
     keep_timeline: Callable[[Connection], bool] | None = None  # for `explain`
+    mine_patterns: bool = False  # decode every record and mine the ones no rule matched
+    patterns_top: int = 20
 
 
 def analyze(
@@ -51,7 +54,7 @@ def analyze(
     stats = ParseStats()
     records = read_records(
         sorted(paths),  # input order must not change the answer (dedupe keeps the first copy)
-        prefilter=Prefilter(ruleset.prefilter_literals()),
+        prefilter=None if options.mine_patterns else Prefilter(ruleset.prefilter_literals()),
         stats=stats,
         default_tz=options.default_tz,
         stdin=stdin,
@@ -71,7 +74,9 @@ def analyze_records(
     """Analyze an already-open record stream; `stats` carries the source's accounting."""
     options = options or AnalyzeOptions()
     started = time.perf_counter()
-    events = sorted(parse_records(records, ruleset, stats), key=Event.sort_key)
+    miner = TemplateMiner() if options.mine_patterns else None
+    on_ignored = (lambda r: miner.add(r.text, r.severity, r.provenance)) if miner else None
+    events = sorted(parse_records(records, ruleset, stats, on_ignored), key=Event.sort_key)
     log_end = options.window_end or (events[-1].ts if events else datetime.now(UTC))
     corr_stats = CorrelationStats()
     known = [*ruleset.known_message_types, *options.extra_known_types]
@@ -110,6 +115,8 @@ def analyze_records(
     report.sections["event_counts"] = _event_counts(events)
     if options.keep_timeline is not None:
         report.sections["timelines"] = timelines
+    if miner is not None:
+        report.sections["patterns"] = miner.result(options.patterns_top)
     return report
 
 

@@ -115,3 +115,30 @@ def test_cli_module_does_not_import_cloud_logging():
 
     code = "import diagnose.cli, sys; assert 'google.cloud.logging' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_patterns_lists_residue_and_emits_a_loadable_rule(run_cli, tmp_path):
+    listed = run_cli("patterns", SCENARIOS / "connection-auth-failure.log")
+    assert listed.code == 0
+    assert "Patterns no rule explains" in listed.out
+    skeleton = run_cli("patterns", SCENARIOS / "connection-auth-failure.log", "--skeleton", "1")
+    assert skeleton.code == 0
+    assert skeleton.out.startswith("# ") or "kind = \"event\"" in skeleton.out
+    # the skeleton is a real rule: a pack made of it passes `rules test`
+    pack = tmp_path / "mined"
+    (pack / "events").mkdir(parents=True)
+    (pack / "findings").mkdir()
+    (pack / "pack.toml").write_text('id = "mined"\nversion = "0.1.0"\ndescription = "mined"\n')
+    rule_id = next(
+        line.split('"')[1] for line in skeleton.out.splitlines() if line.startswith("id = ")
+    )
+    (pack / "events" / f"{rule_id}.toml").write_text(skeleton.out)
+    assert run_cli("rules", "list", "--rules", pack).code == 0
+    assert run_cli("patterns", SCENARIOS / "connection-auth-failure.log", "--skeleton", "99").code == 2
+
+
+def test_analyze_patterns_adds_the_section_to_json(run_cli):
+    result = run_cli("analyze", UNKNOWN_TYPE_LOG, "--patterns", "-f", "json")
+    doc = json.loads(result.out)
+    assert doc["patterns"]["lines"] == 1
+    assert doc["patterns"]["top"][0]["template"] == "Message routing successful for user <ID>"
