@@ -115,14 +115,34 @@ def _finish(report, ruleset, request: ReportRequest, elapsed: float, paths) -> E
 
 
 def _baseline(report, ruleset, request: ReportRequest, paths):
+    """A previous JSON report, or known-good log exports analyzed now with the same rules."""
     if not request.baseline:
         return None
     from .baseline import diff_against, load_baseline
+    from .render.json import report_to_dict
 
-    previous = load_baseline(request.baseline[0])
+    reports = [p for p in request.baseline if _is_json_report(p)]
+    exports = [str(p) for p in request.baseline if not _is_json_report(p)]
+    if reports and exports or len(reports) > 1:
+        raise UsageError("--baseline takes one JSON report, or one or more log exports")
+    if reports:
+        previous = load_baseline(reports[0])
+    else:
+        options = AnalyzeOptions(command="baseline: " + " ".join(exports))
+        previous = report_to_dict(analyze(expand_inputs(exports), ruleset, options))
     diff = diff_against(report, previous)
     report.sections["baseline"] = diff
     return diff
+
+
+def _is_json_report(path: Path) -> bool:
+    """Reports start with their schema version; exports never do (cheap: reads 256 bytes)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(256)
+    except OSError as exc:
+        raise UsageError(f"--baseline: cannot read {path}: {exc.strerror}") from exc
+    return head.lstrip().startswith(b"{") and b'"schema_version"' in head
 
 
 def _add_contrast(report) -> None:

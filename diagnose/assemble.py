@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .classify import ConnectionVerdict, Hit, render_template
+from .masking import mask
 from .model import Event, Finding
 from .report import ConnectionOutcome
 from .suggest import nearest_types
@@ -28,7 +29,7 @@ class FindingCollector:
                 self.seen_routed.add(event.attrs["message_type"])
         hits = verdict.causes or verdict.symptoms
         for hit in hits:
-            key = render_template(hit.rule.key, hit.values) if hit.rule.key else ""
+            key = fingerprint_key(hit)
             symptoms = verdict.symptom_events if verdict.causes else []
             self.groups.setdefault((hit.rule.id, key), []).append((hit, symptoms))
 
@@ -51,7 +52,9 @@ class FindingCollector:
         symptoms = sorted(
             {id(e): e for _, evs in group for e in evs}.values(), key=Event.sort_key
         )
-        fill = lambda text: render_template(text, values)  # noqa: E731
+        def fill(text: str) -> str:
+            return render_template(text, values)
+
         return Finding(
             rule_id=rule.id,
             cls=rule.cls,
@@ -71,6 +74,16 @@ class FindingCollector:
                                                             "missing", "event", "code")},
             symptoms=symptoms[:MAX_SYMPTOMS],
         )
+
+
+def fingerprint_key(hit: Hit) -> str:
+    """The rule's key with ids and numbers masked, so the fingerprint is stable across runs."""
+    return mask(render_template(hit.rule.key, hit.values))[:200] if hit.rule.key else ""
+
+
+def fingerprint(hit: Hit) -> str:
+    key = fingerprint_key(hit)
+    return f"{hit.rule.id}:{key}" if key else hit.rule.id
 
 
 def _evidence(hit: Hit, symptoms: list[Event]) -> list[Event]:

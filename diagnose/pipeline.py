@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import BinaryIO
 
-from .assemble import FindingCollector, outcome_row
-from .classify import classify_connection, render_template
+from .assemble import FindingCollector, fingerprint, outcome_row
+from .classify import classify_connection
 from .correlate import CorrelationStats, correlate
 from .model import Connection, Event, ParseStats, RawRecord
 from .parse import parse_records
@@ -88,10 +88,7 @@ def analyze_records(
         if options.keep_timeline is not None and options.keep_timeline(conn):
             timelines.append(verdict)
         collector.add(verdict)
-        prints = [
-            f"{h.rule.id}:{render_template(h.rule.key, h.values)}" if h.rule.key else h.rule.id
-            for h in (verdict.causes or verdict.symptoms)
-        ]
+        prints = [fingerprint(h) for h in (verdict.causes or verdict.symptoms)]
         outcomes.append(outcome_row(verdict, prints))
     outcomes.sort(key=lambda o: (o.first_seen or log_end, o.connection))
     provenance = Provenance(
