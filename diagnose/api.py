@@ -35,6 +35,20 @@ class ReportRequest:
     baseline: list[Path] = field(default_factory=list)
     patterns: bool = False
     quiet_exit: bool = False  # the scheduled report exits 0 whenever the page was written
+    also: list[str] = field(default_factory=list)  # extra outputs, "FORMAT=PATH"
+
+    def extra_outputs(self) -> list[tuple[ReportFormat, Path]]:
+        """`--also json=r.json --also junit=r.xml`: more formats from the same single run."""
+        outputs = []
+        for spec in self.also:
+            fmt, sep, path = spec.partition("=")
+            if not sep or not path or fmt not in ReportFormat.__members__:
+                raise UsageError(
+                    f"--also {spec!r}: expected FORMAT=PATH with FORMAT one of "
+                    f"{', '.join(ReportFormat.__members__)}"
+                )
+            outputs.append((ReportFormat(fmt), Path(path)))
+        return outputs
 
     def fail_on_classes(self) -> set[str] | None:
         if not self.fail_on:
@@ -51,6 +65,7 @@ class ReportRequest:
     def check(self) -> None:
         """Catch option mistakes before reading gigabytes of logs."""
         self.fail_on_classes()
+        self.extra_outputs()
         if self.step_summary:
             import os
 
@@ -104,6 +119,7 @@ def _finish(report, ruleset, request: ReportRequest, elapsed: float, paths) -> E
     emit_report(
         report, request.fmt, output=request.output, baseline=baseline, elapsed=elapsed,
         step_summary=request.step_summary, annotations=request.annotations,
+        also=request.extra_outputs(),
     )
     code = report.exit_code(request.fail_on_classes())
     if code == ExitCode.NO_INPUT:

@@ -59,6 +59,10 @@ BaselineOpt = Annotated[
     list[Path] | None,
     typer.Option("--baseline", help="A previous JSON report or a known-good export to compare with."),
 ]
+AlsoOpt = Annotated[
+    list[str] | None,
+    typer.Option("--also", help="Also write FORMAT=PATH from the same run (repeatable)."),
+]
 PatternsOpt = Annotated[
     bool, typer.Option("--patterns", help="Also mine lines no rule explains (decodes every line: slower).")
 ]
@@ -92,11 +96,12 @@ def analyze(
     annotations: AnnotationsOpt = False,
     baseline: BaselineOpt = None,
     patterns: PatternsOpt = False,
+    also: AlsoOpt = None,
 ) -> None:
     """Read log exports and report the root cause of failed agent runs."""
     request = api.ReportRequest(
         fmt=fmt, output=output, fail_on=fail_on, step_summary=step_summary,
-        annotations=annotations, baseline=baseline or [], patterns=patterns,
+        annotations=annotations, baseline=baseline or [], patterns=patterns, also=also or [],
     )
     code = api.run_analyze(
         paths, rules=rules or [], builtin=not no_builtin_rules, tz=tz, request=request,
@@ -139,11 +144,12 @@ def pull(
     step_summary: StepSummaryOpt = False,
     annotations: AnnotationsOpt = False,
     baseline: BaselineOpt = None,
+    also: AlsoOpt = None,
 ) -> None:
     """Pull logs from Google Cloud Logging (explicit window) and analyze them."""
     request = api.ReportRequest(
         fmt=fmt, output=output, fail_on=fail_on, step_summary=step_summary,
-        annotations=annotations, baseline=baseline or [],
+        annotations=annotations, baseline=baseline or [], also=also or [],
     )
     code = api.run_pull(
         api.PullRequest(project=project, since=since, until=until, extra_filter=extra_filter,
@@ -167,6 +173,7 @@ def report(
         Path, typer.Option("--output", "-o", help="Where to write the page.")
     ] = Path("diagnose-report.html"),
     baseline: BaselineOpt = None,
+    also: AlsoOpt = None,
     rules: RulesOpt = None,
     no_builtin_rules: NoBuiltinOpt = False,
     tz: TzOpt = "UTC",
@@ -176,7 +183,8 @@ def report(
         raise UsageError("report --format takes html or markdown")
     if bool(paths) == bool(project):
         raise UsageError("give log files or --project, not both or neither")
-    request = api.ReportRequest(fmt=fmt, output=output, baseline=baseline or [], quiet_exit=True)
+    request = api.ReportRequest(fmt=fmt, output=output, baseline=baseline or [], quiet_exit=True,
+                                also=also or [])
     if project:
         code = api.run_pull(
             api.PullRequest(project=project, since=since, until=until,

@@ -142,3 +142,22 @@ def test_analyze_patterns_adds_the_section_to_json(run_cli):
     doc = json.loads(result.out)
     assert doc["patterns"]["lines"] == 1
     assert doc["patterns"]["top"][0]["template"] == "Message routing successful for user <ID>"
+
+
+def test_also_writes_several_formats_from_one_run(run_cli, tmp_path):
+    j, x = tmp_path / "r.json", tmp_path / "r.xml"
+    result = run_cli("analyze", UNKNOWN_TYPE_LOG, "--also", f"json={j}", "--also", f"junit={x}")
+    assert result.code == 1 and "ROOT CAUSE" in result.out
+    assert json.loads(j.read_text())["findings"][0]["class"] == "routing_failure"
+    assert "<testsuite" in x.read_text()
+    bad = run_cli("analyze", UNKNOWN_TYPE_LOG, "--also", "yaml=x")
+    assert bad.code == 2 and bad.err.startswith("diagnose: error: --also 'yaml=x'")
+
+
+def test_baseline_from_previous_report_marks_new_findings(run_cli, tmp_path):
+    prev = tmp_path / "prev.json"
+    run_cli("analyze", UNKNOWN_TYPE_LOG, "-f", "json", "-o", prev)
+    result = run_cli("analyze", *sorted(SCENARIOS.glob("*.log")), "--baseline", prev, "-f", "json")
+    diff = json.loads(result.out)["baseline"]
+    assert [d["fingerprint"] for d in diff["persisting"]] == ["routing-unknown-type:execute_agent"]
+    assert {"execution-timeout", "lifecycle-incomplete"} <= {d["fingerprint"] for d in diff["new"]}

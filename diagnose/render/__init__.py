@@ -56,6 +56,7 @@ def emit_report(
     elapsed: float | None = None,
     step_summary: bool = False,
     annotations: bool = False,
+    also: list[tuple[ReportFormat, Path]] = (),
     stdout=None,
 ) -> None:
     """Write the report to `output` or stdout; optionally the GitHub step summary and annotations."""
@@ -67,6 +68,8 @@ def emit_report(
             (stdout or _stdout()).write(text)
         else:
             _write(output, text)
+    for extra_fmt, extra_path in also:
+        _write(extra_path, render_text(report, extra_fmt, baseline=baseline, elapsed=elapsed))
     if step_summary:
         _append_step_summary(report, baseline)
     if annotations:
