@@ -25,6 +25,7 @@ TZ_ABBREVIATIONS: dict[str, int] = {
 _EPOCH = re.compile(r"^\d{9,19}(?:\.\d+)?$")
 _ISO_FAST = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?$")
 _TRAILING_ABBR = re.compile(r"\s([A-Z]{2,5})$")
+_ISO_ABBR = re.compile(r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?) ([A-Z]{1,5})$")
 
 
 class TimestampError(ValueError):
@@ -50,6 +51,9 @@ def from_epoch(value: float | int | str) -> datetime:
     text = str(value)
     whole = text.split(".")[0]
     scale = {13: 1e3, 16: 1e6, 19: 1e9}.get(len(whole), 1.0)
+    if scale > 1e3 and whole == text and whole.isdigit():  # exact µs/ns: no float rounding
+        micros = int(whole) // int(scale // 1e6)
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
     try:
         return datetime.fromtimestamp(float(text) / scale, tz=UTC)
     except (OverflowError, OSError, ValueError) as exc:
@@ -85,6 +89,15 @@ def parse_timestamp(value: object, default_tz: tzinfo = UTC) -> tuple[datetime, 
 
 
 def _parse_general(text: str, default_tz: tzinfo) -> tuple[datetime, bool]:
+    fast = _ISO_ABBR.match(text)
+    if fast and fast.group(2) in TZ_ABBREVIATIONS:  # Console copy-paste: `… 16:49:24.508 PDT`
+        try:
+            dt = datetime.fromisoformat(fast.group(1).replace(",", "."))
+        except ValueError:
+            dt = None
+        if dt is not None:
+            offset = timezone(timedelta(seconds=TZ_ABBREVIATIONS[fast.group(2)]))
+            return dt.replace(tzinfo=offset).astimezone(UTC), False
     abbr = _TRAILING_ABBR.search(text)
     if abbr and abbr.group(1) not in TZ_ABBREVIATIONS and not abbr.group(1).isdigit():
         raise TimestampError(f"unknown time zone {abbr.group(1)!r} in {text[:60]!r}")

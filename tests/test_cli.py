@@ -160,4 +160,4 @@ def test_baseline_from_previous_report_marks_new_findings(run_cli, tmp_path):
     result = run_cli("analyze", *sorted(SCENARIOS.glob("*.log")), "--baseline", prev, "-f", "json")
     diff = json.loads(result.out)["baseline"]
     assert [d["fingerprint"] for d in diff["persisting"]] == ["routing-unknown-type:execute_agent"]
-    assert {"execution-timeout", "lifecycle-incomplete"} <= {d["fingerprint"] for d in diff["new"]}
+    assert {"execution-timeout", "connection-dropped"} <= {d["fingerprint"] for d in diff["new"]}

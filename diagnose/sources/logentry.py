@@ -10,6 +10,7 @@ from datetime import UTC, tzinfo
 
 from ..model import RawRecord
 from ..timeutil import TimestampError, parse_timestamp
+from .textclean import clean, split_head
 
 # Keys that mark a dict as a LogEntry rather than an application's own JSON line.
 _ENTRY_KEYS = ("textPayload", "jsonPayload", "protoPayload", "httpRequest", "insertId", "logName")
@@ -57,6 +58,7 @@ def entry_to_record(
     sev = str(severity).upper() if severity else None
     if sev == "WARN":
         sev = "WARNING"
+    text, sev, fields = _text_era(text, sev, fields)
     record = RawRecord(
         source=source,
         line=line,
@@ -146,3 +148,21 @@ def _payload_fields(payload: dict) -> dict[str, str]:
 
 def _as_text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
+
+
+def _text_era(text: str, sev: str | None, fields: dict[str, str]):
+    """Staging logged whole loguru lines as textPayload until 2025-09-03, with no severity.
+
+    Strip colour, and when the text is such a line, take the level (if the entry has none)
+    and the logger from it and keep only the message, so rules see the same text as for
+    a plain-text file.
+    """
+    text = clean(text)
+    head = split_head(text) if text[:1].isdigit() else None
+    if head is None or head.logger is None:
+        return text, sev, fields
+    if sev in (None, "DEFAULT"):
+        sev = head.severity
+    fields.setdefault("logger", head.logger)
+    fields.setdefault("module", head.logger)
+    return head.message, sev, fields
