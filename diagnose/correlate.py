@@ -16,6 +16,7 @@ from datetime import timedelta
 from .model import Connection, Event
 
 PAIR_WINDOW = timedelta(seconds=1)
+STANDALONE_KINDS = ("auth.failed",)  # id-less events that are a whole connection's story
 KEY_PREFERENCE = ("user", "connection", "thread", "run")
 # The backend addresses some deliveries to a thread id in its `user` slot; treat those as threads.
 THREAD_PREFIX = "thread_"
@@ -70,7 +71,7 @@ class Correlator:
             self.stats.count(event)
         self.pending.clear()
         for conn_id in sorted(self.live, key=lambda i: self.live[i].first_seen):
-            yield self.live[conn_id]
+            yield self._release(self.live[conn_id])
         self.live.clear()
         self.alias.clear()
 
@@ -80,6 +81,11 @@ class Correlator:
         """Router lines name no connection: tie them to the request they belong to."""
         if event.kind == "router.unknown_type":
             self.pending.append(event)  # its ack, which names the client, follows within ~1 ms
+            return
+        if event.kind in STANDALONE_KINDS:
+            # An auth failure ends its connection: nothing else will name it, but the
+            # failure still happened to some client and belongs in the outcome table.
+            _append(self.live[self._create([])], event)
             return
         recent = self.last_request.get(event.ids.get("instance"))
         if recent is not None and event.kind.startswith("router."):
@@ -128,13 +134,19 @@ class Correlator:
         return target
 
     def _create(self, keys: list[tuple[str, str]]) -> int:
-        base = _display_key(keys)
-        uses = self.key_uses.get(base, 0) + 1
-        self.key_uses[base] = uses
         conn_id = self._next
         self._next += 1
-        self.live[conn_id] = Connection(key=base if uses == 1 else f"{base}#{uses}")
+        self.live[conn_id] = Connection(key="")  # named when released, from all its ids
         return conn_id
+
+    def _release(self, conn: Connection) -> Connection:
+        """Name the timeline by the id a user knows best (the client/user id the ack names,
+        else its connection id…); a reused id gets #2, #3 in time order."""
+        base = _display_key(conn)
+        uses = self.key_uses.get(base, 0) + 1
+        self.key_uses[base] = uses
+        conn.key = base if uses == 1 else f"{base}#{uses}"
+        return conn
 
     def _merge(self, target: int, other: int) -> None:
         a, b = self.live[target], self.live.pop(other)
@@ -185,7 +197,7 @@ class Correlator:
             for runs in self.running.values():
                 if cid in runs:
                     runs.remove(cid)
-            yield conn
+            yield self._release(conn)
 
 
 def correlate(
@@ -210,12 +222,14 @@ def _id_keys(event: Event) -> list[tuple[str, str]]:
     return keys
 
 
-def _display_key(keys: list[tuple[str, str]]) -> str:
+def _display_key(conn: Connection) -> str:
     for name in KEY_PREFERENCE:
-        for key_name, value in keys:
-            if key_name == name:
-                return value
-    return keys[0][1]
+        for event in conn.events:
+            for key_name, value in _id_keys(event):
+                if key_name == name:
+                    return value
+    first = conn.events[0]
+    return f"unidentified@{first.ts:%H:%M:%S.%f}"[:-3]
 
 
 def _append(conn: Connection, event: Event) -> None:

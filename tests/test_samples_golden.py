@@ -1,0 +1,113 @@
+"""Every bundled sample gives its documented diagnosis; golden files pin the exact reports.
+
+Regenerate after an intended change with `pytest tests/test_samples_golden.py --update-golden`
+and review the diff: it shows exactly how the reports changed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from conftest import REPO
+
+GOLDEN = REPO / "tests" / "golden"
+
+# sample → (exit code, {connection: outcome} expected by samples/README.md)
+SAMPLES = {
+    "incident-execute-agent": (1, {
+        "e2e-staging-49066fc8": "routing_failure",
+        "staging-e2e-user-001": "routing_failure",
+        "staging-e2e-user-002": "routing_failure",
+    }),
+    "healthy-run.jsonl": (0, None),
+    "staging-hour.jsonl.gz": (1, None),
+    "loguru-text.log": (1, None),
+    "cloud-run-stdout.jsonl": (1, None),
+}
+FORMATS = {"json": "json", "terminal": "txt", "markdown": "md"}
+
+
+def _normalize(text: str) -> str:
+    """Wall-clock values are the only thing allowed to differ between runs."""
+    text = re.sub(r"elapsed: [0-9.]+s", "elapsed: <s>", text)
+    return re.sub(r"(?i)(elapsed[^0-9|]*)[0-9]+\.[0-9]+ ?s", r"\1<s>", text)
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_sample_report_matches_golden(run_cli, update_golden, sample, fmt):
+    code, _ = SAMPLES[sample]
+    result = run_cli("analyze", f"samples/{sample}", "--format", fmt)
+    assert result.code == code, result.err
+    assert "Traceback" not in result.err
+    golden = GOLDEN / f"{sample.split('.')[0]}.{FORMATS[fmt]}"
+    actual = _normalize(result.out)
+    if update_golden or not golden.exists():
+        golden.write_text(actual, encoding="utf-8")
+    assert actual == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_sample_outcomes_and_accounting(run_cli, sample):
+    code, expected = SAMPLES[sample]
+    doc = json.loads(run_cli("analyze", f"samples/{sample}", "-f", "json").out)
+    stats = doc["stats"]
+    assert stats["records_read"] == (
+        stats["events"] + stats["ignored"] + stats["unparsed_total"] + stats["duplicates"]
+    )
+    assert doc["exit_code"] == code
+    if expected is not None:
+        assert {o["connection"]: o["outcome"] for o in doc["outcomes"]} == expected
+
+
+def test_incident_timeouts_are_symptoms_not_causes(run_cli):
+    doc = json.loads(run_cli("analyze", "samples/incident-execute-agent", "-f", "json").out)
+    assert [(f["fingerprint"], len(f["connections"])) for f in doc["findings"]] == [
+        ("routing-unknown-type:execute_agent", 2),
+        ("routing-unknown-type:agent_execute", 1),
+    ]
+    for finding in doc["findings"]:
+        assert "start_agent" in finding["fix"]
+        assert any(s["kind"] == "client.timeout" for s in finding["symptoms"])
+    assert "client_timeout_unexplained" not in doc["outcome_counts"]
+
+
+def test_healthy_run_has_no_findings(run_cli):
+    doc = json.loads(run_cli("analyze", "samples/healthy-run.jsonl", "-f", "json").out)
+    assert doc["findings"] == [] and doc["outcome_counts"] == {"healthy": 5}
+
+
+def test_staging_hour_has_every_cause_class(run_cli):
+    doc = json.loads(run_cli("analyze", "samples/staging-hour.jsonl.gz", "-f", "json").out)
+    assert set(doc["outcome_counts"]) == {
+        "routing_failure", "connection_failure", "execution_timeout", "events_not_delivered",
+        "lifecycle_incomplete", "healthy",
+    }
+    assert [u["provenance"] for u in doc["stats"]["unparsed"]] == [
+        "samples/staging-hour.jsonl.gz:1234", "samples/staging-hour.jsonl.gz:5321",
+    ]
+
+
+def test_json_report_is_identical_whatever_the_file_order_or_overlap(run_cli, tmp_path):
+    backend = "samples/incident-execute-agent/backend.json"
+    client = "samples/incident-execute-agent/e2e-client.log"
+    a = run_cli("analyze", backend, client, "-f", "json").out
+    b = run_cli("analyze", client, backend, "-f", "json").out
+    assert a == b
+    # an overlapping second export of the same entries changes nothing but the duplicate count
+    copy = tmp_path / "backend-again.json"
+    copy.write_bytes((REPO / backend).read_bytes())
+    c = json.loads(run_cli("analyze", client, backend, copy, "-f", "json").out)
+    first = json.loads(a)
+
+    def summary(doc):
+        return ([(f["fingerprint"], f["connections"]) for f in doc["findings"]],
+                [(o["connection"], o["outcome"], o["events"]) for o in doc["outcomes"]])
+
+    assert summary(c) == summary(first)
+    # only entries some rule could match are deduplicated (the rest are ignored unread)
+    assert c["stats"]["duplicates"] > 0
+    assert c["stats"]["records_read"] == 2 * first["stats"]["records_read"] - 40  # 40 client lines
+
