@@ -7,6 +7,7 @@ leaves as one line on stderr plus its exit code; usage errors exit 2 with one li
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -231,12 +232,16 @@ def rules_test(
     raise typer.Exit(int(api.run_rules_test(directory)))
 
 
+_invocation: list[str] = []  # the arguments main() was given, for the report's provenance
+
+
 def _command_line() -> str:
-    return " ".join(["diagnose", *sys.argv[1:]]) if sys.argv else "diagnose"
+    return shlex.join(["diagnose", *_invocation])
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one line on stderr for every failure, never a traceback."""
+    _invocation[:] = list(sys.argv[1:] if argv is None else argv)
     try:
         code = app(args=argv, standalone_mode=False, prog_name="diagnose")
     except cli_errors.NoArgsIsHelpError as exc:  # bare `diagnose` / `diagnose rules`

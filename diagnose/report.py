@@ -50,6 +50,14 @@ class ConnectionOutcome:
     findings: list[str] = field(default_factory=list)  # fingerprints
 
 
+def by_importance(rows: list[ConnectionOutcome]) -> list[ConnectionOutcome]:
+    """Outcome rows worst class first (CAUSE_CLASSES order), then by time: what to read first."""
+    rank = {k: i for i, k in enumerate(OUTCOMES)}
+    return sorted(rows, key=lambda o: (rank.get(o.outcome, len(rank)),
+                                       o.first_seen.timestamp() if o.first_seen else 0.0,
+                                       o.connection))
+
+
 @dataclass(slots=True)
 class Provenance:
     """How the report was made, so a reader can reproduce it."""

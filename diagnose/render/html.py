@@ -14,7 +14,7 @@ from collections import Counter
 from .. import charts
 from ..baseline import BaselineDiff
 from ..model import Finding
-from ..report import CAUSE_CLASSES, CLASS_LABELS, OUTCOMES, ConnectionOutcome, Report
+from ..report import CAUSE_CLASSES, CLASS_LABELS, Report, by_importance
 from .escape import clip, display_ts, html_text
 
 MAX_OUTCOME_ROWS = 2000  # the JSON report has them all
@@ -216,12 +216,6 @@ def _unknown_types(report: Report) -> str:
                     _table(["Message type", "Connections"], rows, {1}), "unknown-types")
 
 
-def _ordered(rows: list[ConnectionOutcome]) -> list[ConnectionOutcome]:
-    rank = {k: i for i, k in enumerate(OUTCOMES)}
-    return sorted(rows, key=lambda o: (rank.get(o.outcome, len(rank)),
-                                       o.first_seen.timestamp() if o.first_seen else 0.0,
-                                       o.connection))
-
 
 def _outcomes(report: Report) -> str:
     counts = report.outcome_counts()
@@ -230,7 +224,7 @@ def _outcomes(report: Report) -> str:
         [html_text(CLASS_LABELS.get(k, k)), str(n), f"{100 * n / total:.0f}%"]
         for k, n in counts.items()
     ], {1, 2}) if counts else "<p>No connections.</p>"
-    shown = _ordered(report.outcomes)[:MAX_OUTCOME_ROWS]
+    shown = by_importance(report.outcomes)[:MAX_OUTCOME_ROWS]
     rows = [[
         f"<code>{html_text(clip(o.connection, 200))}</code>",
         html_text(CLASS_LABELS.get(o.outcome, o.outcome)), display_ts(o.first_seen),

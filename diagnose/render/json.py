@@ -1,7 +1,8 @@
 """The versioned JSON report: stable key order, no wall-clock values, so equal inputs give equal bytes.
 
-Elapsed time is left out on purpose (it would make two runs over the same logs differ); the
-terminal, Markdown and HTML reports show it.
+Elapsed time and the command line are left out on purpose (they would make two runs over the
+same logs differ, e.g. with the files named in another order); the terminal, Markdown and HTML
+reports show them. The inputs are listed sorted.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ def report_to_dict(report: Report) -> dict:
             "warnings": list(stats.warnings),
         },
         "provenance": {
-            "command": prov.command,
             "inputs": list(prov.inputs),
             "window_start": _ts(prov.window_start),
             "window_end": _ts(prov.window_end),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ..baseline import BaselineDiff
 from ..model import Finding
-from ..report import CAUSE_CLASSES, CLASS_LABELS, OUTCOMES, ConnectionOutcome, Report
+from ..report import CAUSE_CLASSES, CLASS_LABELS, ConnectionOutcome, Report, by_importance
 from .escape import clip, display_ts, md_code, md_fenced, md_text
 
 CELL_CHARS = 300  # a table cell or title longer than this is clipped
@@ -61,7 +61,7 @@ def _segments(report: Report, baseline: BaselineDiff | None) -> list[str | _Grou
     g = {k: _Group(k, v) for k, v in labels.items()}
     g["finding_rows"].items = [_finding_row(i, f) for i, f in enumerate(report.findings, 1)]
     g["details"].items = [_detail(i, f) for i, f in enumerate(report.findings, 1)]
-    g["outcome_rows"].items = [_outcome_row(o) for o in _ordered_outcomes(report.outcomes)]
+    g["outcome_rows"].items = [_outcome_row(o) for o in by_importance(report.outcomes)]
     g["unparsed_rows"].items = [
         f"- {md_code(u.provenance)} {md_text(clip(u.reason, CELL_CHARS))}\n"
         for u in report.stats.unparsed
@@ -194,12 +194,6 @@ def _detail(i: int, f: Finding) -> str:
         lines += ["", "Evidence:", "", md_fenced(evidence)]
     return "\n".join(lines) + "\n\n"
 
-
-def _ordered_outcomes(rows: list[ConnectionOutcome]) -> list[ConnectionOutcome]:
-    rank = {k: i for i, k in enumerate(OUTCOMES)}
-    return sorted(rows, key=lambda o: (rank.get(o.outcome, len(rank)),
-                                       o.first_seen.timestamp() if o.first_seen else 0.0,
-                                       o.connection))
 
 
 def _outcomes_head(report: Report) -> str:

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model import Finding
-from ..report import CLASS_LABELS, Report
+from ..report import CLASS_LABELS, Report, by_importance
 from .escape import clean
 
 MAX_OUTCOME_ROWS = 25
@@ -101,7 +101,7 @@ def _outcomes(report: Report) -> Group:
     table.add_column("Sent", overflow="fold", min_width=10)
     table.add_column("Lifecycle", overflow="fold", min_width=10)
     table.add_column("Client timeouts", justify="right")
-    rows = sorted(report.outcomes, key=lambda o: (o.outcome == "healthy", o.outcome))
+    rows = by_importance(report.outcomes)
     for row in rows[:MAX_OUTCOME_ROWS]:
         table.add_row(
             Text(clean(row.connection)),
