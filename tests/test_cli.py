@@ -161,3 +161,15 @@ def test_baseline_from_previous_report_marks_new_findings(run_cli, tmp_path):
     diff = json.loads(result.out)["baseline"]
     assert [d["fingerprint"] for d in diff["persisting"]] == ["routing-unknown-type:execute_agent"]
     assert {"execution-timeout", "connection-dropped"} <= {d["fingerprint"] for d in diff["new"]}
+
+
+def test_broken_user_packs_list_every_problem_and_exit_4(run_cli):
+    result = run_cli("analyze", UNKNOWN_TYPE_LOG, "--rules", "tests/data/bad_rules/unknown_key",
+                     "--rules", "tests/data/bad_rules/bad_regex")
+    assert result.code == ExitCode.BAD_RULES
+    lines = result.err.splitlines()
+    assert lines[0] == "diagnose: error: invalid rule pack: 5 problems in 2 files"
+    assert ("  tests/data/bad_rules/unknown_key/events/unknown-key.toml: /patern: unknown key; "
+            "did you mean 'patterns'?") in lines
+    assert any("bad-regex.toml: /patterns/0: invalid regex" in line for line in lines)
+    assert result.out == ""
