@@ -8,7 +8,6 @@ timeline, and saying so beats guessing).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
 
 from .model import EXCERPT_CHARS, Event, ParseStats, RawRecord, Unparsed
 from .rulepack import apply_event_rule
@@ -45,14 +44,7 @@ def parse_records(
     """
     index = RuleIndex(ruleset.event_rules)
     sticky: dict[str, dict[str, str]] = {}  # per source: ids the client log last named
-    last_ts: dict[str, datetime] = {}  # per source: the time of the last stamped record
     for record in records:
-        if record.timestamp is not None:
-            last_ts[record.source] = record.timestamp
-        elif record.source in last_ts:
-            # A bare print() between two log lines (`[FALLBACK] User ID: …`) happened after
-            # the line before it: that is the best time it has.
-            record.timestamp = last_ts[record.source]
         events = list(_events_for(record, index, sticky))
         if not events:
             stats.ignored += 1

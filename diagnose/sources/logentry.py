@@ -159,10 +159,13 @@ def _text_era(text: str, sev: str | None, fields: dict[str, str]):
     """
     text = clean(text)
     head = split_head(text) if text[:1].isdigit() else None
-    if head is None or head.logger is None:
+    if head is None:
+        return text, sev, fields
+    severity, logger, message = head.split()
+    if logger is None:
         return text, sev, fields
     if sev in (None, "DEFAULT"):
-        sev = head.severity
-    fields.setdefault("logger", head.logger)
-    fields.setdefault("module", head.logger)
-    return head.message, sev, fields
+        sev = severity
+    fields.setdefault("logger", logger)
+    fields.setdefault("module", logger)
+    return message, sev, fields

@@ -1,0 +1,151 @@
+"""JSON arrays of LogEntry (gcloud --format=json, Logs Explorer download), read as a stream.
+
+`json.JSONDecoder.raw_decode` runs over a sliding text buffer, one entry at a time, so a
+multi-gigabyte download never sits in memory. The same reader takes a stream of pretty-printed
+objects without brackets. A broken entry is reported with its line; reading resumes at the next
+entry with the same indentation (gcloud indents entries by two spaces), or stops if there is none.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Iterator
+
+from ..model import RawRecord
+from .context import SourceContext
+from .jsonl import convert
+from .stream import MAX_LINE, Input
+
+_READ = 1 << 20
+_WS = re.compile(r"[ \t\r\n\ufeff]*")
+_EDGE = 64  # an error this close to the buffer end may just mean "read more"
+
+
+class _Buffer:
+    """Decoded text with a cursor; `line` is the line number at the cursor."""
+
+    def __init__(self, source: Input) -> None:
+        self.source = source
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.text = ""
+        self.pos = 0
+        self.line = 1
+        self.eof = False
+
+    def more(self) -> bool:
+        """Append the next chunk; False at the end of the input."""
+        if self.eof:
+            return False
+        chunk = self.source.read(_READ)
+        if self.pos > _READ:
+            self.text, self.pos = self.text[self.pos:], 0
+        self.text += self.decoder.decode(chunk, final=not chunk)
+        self.eof = not chunk
+        return bool(chunk) or self.pos < len(self.text)
+
+    def advance(self, to: int) -> None:
+        self.line += self.text.count("\n", self.pos, to)
+        self.pos = to
+
+    def skip_ws(self) -> bool:
+        """Move past whitespace; False when the input is exhausted."""
+        while True:
+            self.advance(_WS.match(self.text, self.pos).end())
+            if self.pos < len(self.text):
+                return True
+            if not self.more():
+                return False
+
+
+def read_json_stream(source: Input, ctx: SourceContext, *, array: bool) -> Iterator[RawRecord]:
+    buf = _Buffer(source)
+    decoder = json.JSONDecoder()
+    if array:
+        buf.skip_ws()
+        buf.advance(buf.pos + 1)  # the sniffer saw "[" here
+    indent: str | None = None
+    while buf.skip_ws():
+        char = buf.text[buf.pos]
+        if char == ",":
+            buf.advance(buf.pos + 1)
+            continue
+        if array and char == "]":
+            buf.advance(buf.pos + 1)
+            _trailing(buf, ctx)
+            return
+        if indent is None:
+            indent = _indent_before(buf)
+        start_line = buf.line
+        result = _decode_one(buf, decoder)
+        ctx.count()
+        if isinstance(result, str):
+            ctx.unparsed(start_line, result)
+            if not _resync(buf, indent):
+                return
+            continue
+        obj, raw = result
+        if ctx.prefilter is not None and not ctx.prefilter.match_text(raw):
+            ctx.ignore()
+            continue
+        record = convert(obj, start_line, ctx)
+        if record is not None:
+            yield record
+    if array:
+        ctx.count()
+        ctx.unparsed(buf.line, source.error or "JSON array not closed: input ended before ']'")
+    elif source.error:
+        ctx.count()
+        ctx.unparsed(buf.line, source.error)
+
+
+def _decode_one(buf: _Buffer, decoder: json.JSONDecoder) -> tuple[object, str] | str:
+    """Decode the value at the cursor, reading more as needed; the reason string on failure."""
+    while True:
+        try:
+            obj, end = decoder.raw_decode(buf.text, buf.pos)
+        except json.JSONDecodeError as exc:
+            near_end = exc.pos >= len(buf.text) - _EDGE or exc.msg.startswith("Unterminated")
+            if near_end and len(buf.text) - buf.pos <= MAX_LINE and buf.more():
+                continue
+            if len(buf.text) - buf.pos > MAX_LINE:
+                return "entry longer than 16 MiB"
+            if buf.eof and near_end:
+                return buf.source.error or "JSON cut off mid-entry: the input ends inside this entry"
+            line = buf.line + buf.text.count("\n", buf.pos, exc.pos)
+            return f"bad JSON: {exc.msg} (line {line})"
+        except RecursionError:
+            return "bad JSON: nested too deeply"
+        raw = buf.text[buf.pos:end]
+        buf.advance(end)
+        return obj, raw
+
+
+def _indent_before(buf: _Buffer) -> str | None:
+    """The whitespace run before the first entry on its line (two spaces for gcloud)."""
+    nl = buf.text.rfind("\n", 0, buf.pos)
+    lead = buf.text[nl + 1: buf.pos]
+    return lead if nl >= 0 and not lead.strip() else None
+
+
+def _resync(buf: _Buffer, indent: str | None) -> bool:
+    """Move to the next entry that starts a line with `indent` + "{"; False if there is none."""
+    if indent is None:
+        return False
+    marker = "\n" + indent + "{"
+    while True:
+        found = buf.text.find(marker, buf.pos + 1)
+        if found >= 0:
+            buf.advance(found + 1)
+            return True
+        buf.advance(max(buf.pos, len(buf.text) - len(marker)))
+        if not buf.more():
+            return False
+
+
+def _trailing(buf: _Buffer, ctx: SourceContext) -> None:
+    """Anything but whitespace after the closing bracket is reported once, not read."""
+    if buf.skip_ws():
+        ctx.count()
+        ctx.unparsed(buf.line, "unexpected data after the end of the JSON array")

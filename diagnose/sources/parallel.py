@@ -1,0 +1,179 @@
+"""Large plain JSONL files: scan byte ranges in two worker processes, results merged in order.
+
+The issue #5 target is 200 MB/s on two cores, and the main process also has to run the rules.
+Workers find the prefilter hits and decode those lines (a few percent) into records; the main
+process only numbers, counts and dedupes them exactly as the serial reader does, so line
+numbers and accounting are identical.
+
+Workers are `python -m diagnose.sources.worker` subprocesses speaking pickle over pipes, not a
+multiprocessing pool: fork is unsafe beside the progress bar's thread, and spawn re-imports the
+caller's main module. If a worker fails, the remaining ranges are scanned in-process. At most
+IN_FLIGHT ranges are outstanding, so memory stays bounded however slowly the consumer reads.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+
+from ..errors import InputError
+from ..model import RawRecord
+from .context import SourceContext
+from .jsonl import account
+from .worker import RangeResult, scan_range
+
+MIN_SIZE = 64 << 20  # below this, starting workers costs more than it saves
+RANGE = 32 << 20  # per task: small enough that in-flight results stay small
+WORKERS = 2
+IN_FLIGHT = 4
+
+
+class WorkerPool:
+    """Two worker subprocesses, started on first use and shared by a read_records call."""
+
+    def __init__(self, workers: int = WORKERS) -> None:
+        self.size = workers
+        self.procs: list[subprocess.Popen] = []
+        self.broken = False
+
+    def start(self) -> bool:
+        if self.broken:
+            return False
+        if not self.procs:
+            try:
+                self.procs = [_spawn() for _ in range(self.size)]
+            except OSError:
+                self.close()
+                self.broken = True
+        return not self.broken
+
+    def send(self, worker: int, task: tuple) -> None:
+        stdin = self.procs[worker].stdin
+        pickle.dump(task, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        stdin.flush()
+
+    def receive(self, worker: int) -> RangeResult:
+        return pickle.load(self.procs[worker].stdout)
+
+    def close(self) -> None:
+        for proc in self.procs:
+            for stream in (proc.stdin, proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs = []
+
+
+def _spawn() -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from diagnose.sources.worker import main; main()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # a failing worker is replaced by in-process scanning
+        env={**os.environ, "PYTHONPATH": _package_root()},
+    )
+
+
+def _package_root() -> str:
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    extra = os.environ.get("PYTHONPATH")
+    return f"{root}{os.pathsep}{extra}" if extra else root
+
+
+def can_split(path: str, size: int, ctx: SourceContext) -> bool:
+    """Only regular, uncompressed files big enough to be worth it, and only with a prefilter."""
+    return ctx.prefilter is not None and size >= MIN_SIZE and os.path.isfile(path)
+
+
+def read_jsonl_parallel(
+    path: str,
+    ctx: SourceContext,
+    pool: WorkerPool,
+    progress: Callable[[int], None] | None,
+    base: int,
+    span: int = RANGE,
+) -> Iterator[RawRecord]:
+    """Same records, order, line numbers and counts as jsonl.read_jsonl, over worker processes."""
+    ranges = split_points(path, span)
+    line = 1
+    for index, result in enumerate(_results(path, ranges, ctx, pool)):
+        for records, newlines, survivors, oversize in result:
+            if oversize:
+                ctx.count()
+                ctx.unparsed(line, "line longer than 16 MiB")
+                line += 1
+                continue
+            ctx.count(records)
+            ctx.ignore(records - len(survivors))
+            for index, decoded in survivors:
+                record = account(decoded, line + index, ctx)
+                if record is not None:
+                    yield record
+            line += newlines
+        if progress is not None:
+            progress(base + ranges[index][1])
+
+
+def _results(
+    path: str, ranges: list[tuple[int, int]], ctx: SourceContext, pool: WorkerPool
+) -> Iterator[RangeResult]:
+    """Each range's result in order: from the workers while they work, else computed here."""
+    sent = 0
+    for index, (start, end) in enumerate(ranges):
+        result = None
+        if pool.start():
+            try:
+                while sent < len(ranges) and sent < index + IN_FLIGHT:
+                    pool.send(sent % pool.size, (path, *ranges[sent], ctx.prefilter, ctx.default_tz))
+                    sent += 1
+                result = pool.receive(index % pool.size)
+            except (OSError, EOFError, pickle.UnpicklingError):
+                pool.broken = True
+                pool.close()
+        yield result if result is not None else _scan_here(path, start, end, ctx)
+
+
+def _scan_here(path: str, start: int, end: int, ctx: SourceContext) -> RangeResult:
+    try:
+        return scan_range(path, start, end, ctx.prefilter, ctx.default_tz)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def split_points(path: str, span: int = RANGE) -> list[tuple[int, int]]:
+    """(start, end) byte ranges at line starts, about `span` bytes each, covering the file."""
+    size = os.path.getsize(path)
+    points = [0]
+    with open(path, "rb") as f:
+        target = span
+        while target < size:
+            f.seek(target)
+            nl = _next_newline(f)
+            if nl < 0 or nl + 1 >= size:
+                break
+            points.append(nl + 1)
+            target = nl + 1 + span
+    points.append(size)
+    return list(zip(points, points[1:], strict=False))
+
+
+def _next_newline(f) -> int:
+    """Offset of the next b"\\n" at or after the current position, -1 if none."""
+    pos = f.tell()
+    while True:
+        chunk = f.read(1 << 16)
+        if not chunk:
+            return -1
+        i = chunk.find(b"\n")
+        if i >= 0:
+            return pos + i
+        pos += len(chunk)

@@ -1,0 +1,69 @@
+"""Cheap literal prefilter: decide on raw bytes whether a record is worth decoding at all.
+
+A sink export is mostly unrelated HTTP/DB noise; finding the rule pack's literals in the raw line
+(before JSON decoding) is what makes a 1 GB file take seconds. A literal is also looked for in its
+JSON-escaped spellings, because inside a JSON string `"` is `\\"` and non-ASCII may be `\\uXXXX`.
+"""
+
+from __future__ import annotations
+
+import json
+
+_BIGRAM_MIN = 64 << 10  # below this a few finds are cheaper than numpy
+
+
+class Prefilter:
+    """Any-of-literals matcher over bytes or text (case-sensitive). No literals: nothing matches."""
+
+    def __init__(self, literals: list[str]):
+        forms: list[str] = []
+        for lit in literals:
+            if not lit:
+                continue
+            for form in (lit, json.dumps(lit)[1:-1], json.dumps(lit, ensure_ascii=False)[1:-1]):
+                if form not in forms:
+                    forms.append(form)
+        # Longer needles first: they are rarer and searched fastest.
+        forms.sort(key=len, reverse=True)
+        self.text_needles: tuple[str, ...] = tuple(forms)
+        self.byte_needles: tuple[bytes, ...] = tuple(f.encode("utf-8") for f in forms)
+        self._short = tuple(n for n in self.byte_needles if len(n) < 5)
+        self._bigrams: object = None  # BigramIndex once needed; False when numpy is missing
+
+    def match_bytes(self, raw: bytes) -> bool:
+        return any(n in raw for n in self.byte_needles)
+
+    def match_text(self, text: str) -> bool:
+        return any(n in text for n in self.text_needles)
+
+    def hit_positions(self, block: bytes, lo: int = 0, hi: int | None = None) -> list[int]:
+        """Sorted offsets of every needle occurrence in block[lo:hi] (duplicates possible).
+
+        Large ranges go through the bigram index (one vectorised pass for all needles); small
+        ones, needles under 5 bytes and installs without numpy use one `bytes.find` scan per needle.
+        """
+        hi = len(block) if hi is None else hi
+        index = self._index() if hi - lo >= _BIGRAM_MIN else None
+        hits = index.positions(block, lo, hi) if index is not None else []
+        for needle in self.byte_needles if index is None else self._short:
+            find = block.find
+            pos = find(needle, lo, hi)
+            while pos >= 0:
+                hits.append(pos)
+                pos = find(needle, pos + 1, hi)
+        hits.sort()
+        return hits
+
+    def _index(self):
+        if self._bigrams is None:
+            try:
+                from .bigram import BigramIndex
+            except ImportError:  # numpy missing: bytes.find only
+                self._bigrams = False
+            else:
+                self._bigrams = BigramIndex(tuple(n for n in self.byte_needles if len(n) >= 5))
+        return self._bigrams or None
+
+    def __getstate__(self) -> dict:
+        """Pickled for worker processes without the tuned index (each worker tunes its own)."""
+        return {**self.__dict__, "_bigrams": None}

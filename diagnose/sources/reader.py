@@ -1,0 +1,148 @@
+"""read_records: every input, whatever its format, as one stream of RawRecords with accounting.
+
+This is the only place that knows all formats: it opens each input, sniffs it, hands it to the
+matching reader, drops insertId duplicates across inputs, and adds the one time-zone warning.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, tzinfo
+from typing import BinaryIO
+
+from ..model import ParseStats, RawRecord
+from .context import SourceContext
+from .dedupe import Deduper
+from .inputs import STDIN, dir_files
+from .jsonarray import read_json_stream
+from .jsonl import read_jsonl
+from .jsonpretty import pretty_indent, read_pretty
+from .parallel import WorkerPool, can_split, read_jsonl_parallel
+from .prefilter import Prefilter
+from .sniff import Format, sniff
+from .stream import ByteCounter, Input, open_path
+from .text import read_text
+
+STDIN_NAME = "<stdin>"
+
+
+def read_records(
+    paths: list[str],
+    *,
+    prefilter: Prefilter | None,
+    stats: ParseStats,
+    default_tz: tzinfo = UTC,
+    stdin: BinaryIO | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[RawRecord]:
+    """Yield the readable, relevant, first-seen records of every input, in input order.
+
+    `progress` receives the cumulative number of input bytes consumed (compressed size for
+    gzip), so a progress bar's total is the sum of the file sizes.
+    """
+    dedupe = Deduper()
+    contexts: list[SourceContext] = []
+    pool = WorkerPool()
+    consumed = 0
+    try:
+        for path in _files(paths):
+            ctx = SourceContext(_name(path), stats, prefilter, default_tz)
+            contexts.append(ctx)
+            stats.by_source.setdefault(ctx.source, 0)
+            opened = _Opened(path, stdin, progress, consumed, pool)
+            for record in opened.records(ctx):
+                if dedupe.seen(record):
+                    stats.duplicates += 1
+                else:
+                    yield record
+            consumed += opened.size
+    finally:
+        pool.close()
+    _warn_naive(contexts, stats, default_tz)
+
+
+def _files(paths: list[str]) -> Iterator[str]:
+    for path in paths:
+        if path != STDIN and os.path.isdir(path):
+            yield from dir_files(path)
+        else:
+            yield path
+
+
+def _name(path: str) -> str:
+    return STDIN_NAME if path == STDIN else path
+
+
+class _Opened:
+    """One input being read; `size` is the number of its bytes consumed (for progress)."""
+
+    def __init__(self, path, stdin, progress, base, pool) -> None:
+        self.path, self.progress, self.base, self.pool = path, progress, base, pool
+        self.raw = (stdin or sys.stdin.buffer) if path == STDIN else open_path(path)
+        self.counter = ByteCounter(self.raw, progress, base)
+        self.size = 0
+
+    def records(self, ctx: SourceContext) -> Iterator[RawRecord]:
+        try:
+            source = Input(self.counter)
+            yield from self._dispatch(source, ctx)
+        finally:
+            if self.path != STDIN:
+                self.raw.close()
+            self.size = max(self.size, self.counter.count)
+
+    def _dispatch(self, source: Input, ctx: SourceContext) -> Iterator[RawRecord]:
+        fmt = sniff(source.peek_content())
+        if fmt is Format.JSON_LINES:
+            size = os.path.getsize(self.path) if self.path != STDIN else 0
+            if not source.compressed and can_split(self.path, size, ctx):
+                self.size = size
+                return read_jsonl_parallel(self.path, ctx, self.pool, self.progress, self.base)
+            return read_jsonl(source, ctx)
+        if fmt in (Format.JSON_ARRAY, Format.JSON_OBJECTS):
+            array = fmt is Format.JSON_ARRAY
+            indent = pretty_indent(source.peek_content(), array)
+            if indent is not None:
+                return read_pretty(source, ctx, indent, array=array)
+            return read_json_stream(source, ctx, array=array)
+        if fmt is Format.TEXT:
+            return read_text(source, ctx)
+        return _special(fmt, source, ctx)
+
+
+def _special(fmt: Format, source: Input, ctx: SourceContext) -> Iterator[RawRecord]:
+    """Empty and binary inputs, and a stream that broke before any content."""
+    if fmt is Format.BINARY:
+        ctx.count()
+        ctx.unparsed(1, "binary data, not a log (control bytes or invalid UTF-8)")
+    elif source.error is not None:
+        ctx.count()
+        ctx.unparsed(1, source.error)
+    return iter(())
+
+
+def _warn_naive(contexts: list[SourceContext], stats: ParseStats, tz: tzinfo) -> None:
+    """One warning when zone-less stamps sit beside zoned ones (in one input or across inputs)."""
+    naive = sum(c.naive for c in contexts)
+    aware = sum(c.aware for c in contexts)
+    if not naive or not aware:
+        return
+    where = [c.source for c in contexts if c.naive]
+    names = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+    zone = _zone_name(tz)
+    stats.warnings.append(
+        f"{naive} of {naive + aware} time stamps had no time zone ({names}); "
+        f"assumed {zone} — pass --tz if they are in another zone"
+    )
+
+
+def _zone_name(tz: tzinfo) -> str:
+    name = getattr(tz, "key", None)  # zoneinfo
+    if name:
+        return str(name)
+    try:
+        return tz.tzname(None) or str(tz)
+    except (TypeError, ValueError, AttributeError):
+        return str(tz)

@@ -1,0 +1,167 @@
+"""Plain-text logs: Python logging, loguru, gcloud table rows, Console copy-paste, test output.
+
+A line that starts with a time stamp starts a record; the lines after it that do not (a
+traceback, the message line of a Console copy-paste pair, a multi-line message) are folded into
+it. Lines before the first stamped line, and recognised unstamped test-output lines such as
+`[INFO] Pipeline event: ping`, are records of their own without a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ..model import RawRecord
+from ..timeutil import TimestampError, parse_timestamp
+from .context import SourceContext
+from .stream import Input, LineBlocks
+from .textclean import LineHead, clean, split_head, unstamped_start
+
+MAX_RECORD_TEXT = 1 << 20  # folded text kept per record; rules read at most 64 KiB of it
+
+
+@dataclass(slots=True)
+class _Pending:
+    line: int
+    head: LineHead
+    hit: bool | None  # a prefilter literal is on one of its lines; None: not known, check text
+    parts: list[str] = field(default_factory=list)
+    size: int = 0
+    dropped: int = 0
+
+
+def read_text(source: Input, ctx: SourceContext) -> Iterator[RawRecord]:
+    blocks = LineBlocks(source)
+    folder = _Folder(ctx)
+    for data, lo, hi, first, _ in blocks:
+        if data is None:
+            yield from folder.flush()
+            ctx.count()
+            ctx.unparsed(first, "line longer than 16 MiB")
+            continue
+        lines = data[lo:hi].split(b"\n")
+        if data.endswith(b"\n", lo, hi):
+            lines.pop()
+        hits = _hit_lines(data, lo, hi, ctx)
+        for i, raw in enumerate(lines):
+            yield from folder.feed(raw, first + i, None if hits is None else i in hits)
+    yield from folder.flush()
+    if blocks.truncated_at:
+        ctx.count()
+        ctx.unparsed(blocks.truncated_at, source.error or "input ended early")
+
+
+def _hit_lines(data: bytes, lo: int, hi: int, ctx: SourceContext) -> set[int] | None:
+    """Indexes of the lines in data[lo:hi] holding a prefilter literal, found on the raw bytes.
+
+    None when that cannot be decided on raw bytes (colour escapes may split a literal), so the
+    cleaned text of each record is checked instead.
+    """
+    if ctx.prefilter is None or data.find(b"\x1b", lo, hi) >= 0:
+        return None
+    hits: set[int] = set()
+    index, counted = 0, lo
+    for pos in ctx.prefilter.hit_positions(data, lo, hi):
+        index += data.count(b"\n", counted, pos)
+        counted = pos
+        hits.add(index)
+    return hits
+
+
+class _Folder:
+    """Holds the record being built and decides, line by line, where records start."""
+
+    def __init__(self, ctx: SourceContext) -> None:
+        self.ctx = ctx
+        self.pending: _Pending | None = None
+        self.last_stamp: str | None = None  # raw stamp of the last stamped record (parsed lazily)
+
+    def feed(self, raw: bytes, line_no: int, hit: bool | None) -> Iterator[RawRecord]:
+        if b"\x00" in raw:
+            yield from self.flush()
+            self.ctx.count()
+            self.ctx.unparsed(line_no, "binary data (NUL bytes)")
+            return
+        line = clean(raw.decode("utf-8", "replace").rstrip("\r"))
+        head = split_head(line)
+        if head is not None:
+            yield from self.flush()
+            self.pending = _Pending(line_no, head, hit)
+            return
+        severity = unstamped_start(line)
+        if severity is not None:
+            yield from self.flush()
+            yield from self._single(line, line_no, severity or None, hit)
+        elif self.pending is not None:
+            self._fold(line, hit)
+        elif line.strip():
+            yield from self._single(line, line_no, None, hit)
+
+    def _fold(self, line: str, hit: bool | None) -> None:
+        p = self.pending
+        p.hit = None if hit is None or p.hit is None else p.hit or hit
+        if p.size + len(line) > MAX_RECORD_TEXT:
+            p.dropped += 1
+            return
+        p.parts.append(line)
+        p.size += len(line) + 1
+
+    def flush(self) -> Iterator[RawRecord]:
+        p, self.pending = self.pending, None
+        if p is None:
+            return
+        ctx = self.ctx
+        ctx.count()
+        self.last_stamp = None if p.head.zone_word else p.head.stamp
+        if p.head.zone_word:  # reported even on irrelevant lines: it breaks the whole file
+            ctx.unparsed(p.line, f"unknown time zone {p.head.zone_word!r} after {p.head.stamp!r}")
+            return
+        text = _join(p) if p.hit is not False else ""
+        if not self._relevant(p.hit, text):
+            ctx.ignore()
+            return
+        try:
+            ts, naive = parse_timestamp(p.head.stamp, ctx.default_tz)
+        except TimestampError as exc:
+            ctx.unparsed(p.line, str(exc))
+            return
+        severity, logger, _ = p.head.split()
+        fields = {"logger": logger, "module": logger} if logger else {}
+        record = RawRecord(ctx.source, p.line, ts, severity, text, fields)
+        yield ctx.stamped(record, naive)
+
+    def _single(
+        self, line: str, line_no: int, severity: str | None, hit: bool | None
+    ) -> Iterator[RawRecord]:
+        ctx = self.ctx
+        ctx.count()
+        text = line.rstrip()
+        if not self._relevant(hit, text):
+            ctx.ignore()
+            return
+        if self.last_stamp is None:
+            yield RawRecord(ctx.source, line_no, None, severity, text)
+            return
+        # A bare print() between two log lines (`[FALLBACK] User ID: …`) happened after the
+        # stamped line before it: that is the best time it has.
+        try:
+            ts, naive = parse_timestamp(self.last_stamp, ctx.default_tz)
+        except TimestampError:
+            yield RawRecord(ctx.source, line_no, None, severity, text)
+            return
+        yield ctx.stamped(RawRecord(ctx.source, line_no, ts, severity, text), naive)
+
+    def _relevant(self, hit: bool | None, text: str) -> bool:
+        prefilter = self.ctx.prefilter
+        if prefilter is None:
+            return True
+        return prefilter.match_text(text) if hit is None else hit
+
+
+def _join(p: _Pending) -> str:
+    message = p.head.split()[2]
+    parts = [message, *p.parts] if message.strip() else p.parts
+    text = "\n".join(parts).rstrip()
+    if p.dropped:
+        text += f"\n… ({p.dropped} more lines not kept)"
+    return text

@@ -1,0 +1,73 @@
+"""Worker process for parallel.py: classify byte ranges of a JSONL file, answer over pipes.
+
+Started by parallel.py as `python -c "from diagnose.sources.worker import main; main()"`; reads
+pickled (path, start, end, prefilter, default_tz) tasks on stdin and writes one pickled
+RangeResult per task on stdout, in order, until stdin closes.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from datetime import UTC, tzinfo
+
+from .jsonl import Decoded, classify_block, decode_raw
+from .prefilter import Prefilter
+from .stream import MAX_LINE, LineBlocks
+
+# Per block of lines: (records, newlines, decoded survivors by line index, 1 if oversize line)
+RangeResult = list[tuple[int, int, list[tuple[int, Decoded]], int]]
+
+
+def scan_range(
+    path: str, start: int, end: int, prefilter: Prefilter | None, default_tz: tzinfo = UTC
+) -> RangeResult:
+    """Classify and decode every block of lines in [start, end); `start` is a line start.
+
+    Line numbers are not known here; the parent sets them (`first line of block + index`).
+    """
+    out: RangeResult = []
+    with open(path, "rb", buffering=0) as f:
+        f.seek(start)
+        for data, lo, hi, _, newlines in LineBlocks(_Bounded(f, end - start), max_line=MAX_LINE):
+            if data is None:
+                out.append((0, 0, [], 1))
+            else:
+                records, survivors = classify_block(data, lo, hi, newlines, prefilter)
+                decoded = [(i, decode_raw(raw, path, 0, default_tz)) for i, raw in survivors]
+                out.append((records, newlines, decoded, 0))
+    return out
+
+
+class _Bounded:
+    """A file read only up to `remaining` bytes (one range)."""
+
+    error: str | None = None
+
+    def __init__(self, f, remaining: int) -> None:
+        self.f = f
+        self.remaining = remaining
+
+    def read(self, n: int) -> bytes:
+        data = self.f.read(min(n, self.remaining)) if self.remaining > 0 else b""
+        self.remaining -= len(data)
+        return data
+
+
+def main() -> None:
+    """Serve tasks until stdin closes; any failure just ends the worker (the parent falls back)."""
+    tasks, results = sys.stdin.buffer, sys.stdout.buffer
+    try:
+        while True:
+            try:
+                task = pickle.load(tasks)
+            except EOFError:
+                return
+            pickle.dump(scan_range(*task), results, pickle.HIGHEST_PROTOCOL)
+            results.flush()
+    except (KeyboardInterrupt, OSError):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
