@@ -38,7 +38,62 @@ def compile_checked(pattern: str) -> tuple[re.Pattern | None, str | None]:
             "nested unbounded quantifiers (e.g. (a+)+ or (.*)*) can backtrack catastrophically; "
             "bound the inner or outer repeat, or make it atomic (?>...) / possessive (*+, ++)"
         )
+    if has_ambiguous_repeated_alternation(pattern):
+        return None, (
+            "an unbounded repeat of alternatives that can start with the same character "
+            "(e.g. (a|aa)* or (x|x?y)+) can backtrack catastrophically; make the alternatives "
+            "start differently, bound the repeat, or make it atomic (?>...) / possessive"
+        )
     return compiled, None
+
+
+def has_ambiguous_repeated_alternation(pattern: str) -> bool:
+    """True when an unbounded repeat holds an alternation whose branches may start alike."""
+    try:
+        tree = _parser.parse(pattern)
+    except (re.error, RecursionError):
+        return False
+    return _ambiguous(tree, inside_repeat=False)
+
+
+_ANY = None  # "could start with any character" (or with nothing at all)
+
+
+def _ambiguous(items, inside_repeat: bool) -> bool:
+    for op, av in items:
+        if op in _NON_BACKTRACKING:
+            continue
+        if op == _c.BRANCH and inside_repeat and _branches_overlap(av[1]):
+            return True
+        repeat = inside_repeat or (op in _REPEATS and av[1] == _c.MAXREPEAT)
+        if any(_ambiguous(child, repeat) for child in _children(op, av)):
+            return True
+    return False
+
+
+def _branches_overlap(branches) -> bool:
+    seen: set[int] = set()
+    for branch in branches:
+        first = _first_chars(branch)
+        if first is _ANY or first & seen:
+            return True
+        seen |= first
+    return False
+
+
+def _first_chars(items) -> set[int] | None:
+    """The characters a sub-pattern can start with, or _ANY when that is not a small known set."""
+    for op, av in items:
+        if op == _c.LITERAL:
+            return {av}
+        if op == _c.IN and all(kind == _c.LITERAL for kind, _ in av):
+            return {value for _, value in av}
+        if op == _c.SUBPATTERN:
+            return _first_chars(av[3])
+        if op in (_c.AT,):
+            continue  # anchors take no character
+        return _ANY
+    return _ANY  # an empty branch matches nothing, so it overlaps every other choice
 
 
 def has_nested_unbounded_repeat(pattern: str) -> bool:
