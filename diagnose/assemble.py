@@ -13,6 +13,10 @@ from .suggest import nearest_types
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 MAX_EVIDENCE = 3
 MAX_SYMPTOMS = 50
+# Real message types are short identifiers (the longest known is 23 characters). The suggestion's
+# edit distance is quadratic pure Python, so a "type" of thousands of characters (log text is
+# untrusted: a client can send any type) would stall the run; such a type gets no suggestion.
+MAX_SUGGEST_CHARS = 64
 
 
 class FindingCollector:
@@ -45,7 +49,8 @@ class FindingCollector:
         values["count"] = str(len(group))
         mtype = values.get("message_type")
         if mtype:
-            near = nearest_types(mtype, self.known_types, self.seen_routed)
+            near = (nearest_types(mtype, self.known_types, self.seen_routed)
+                    if len(mtype) <= MAX_SUGGEST_CHARS else [])
             values["suggestion"] = "' or '".join(near) if near else "a supported type"
         connections = sorted({h.connection.key for h, _ in group})
         triggers = [h.trigger for h, _ in group]

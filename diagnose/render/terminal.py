@@ -57,7 +57,7 @@ def _finding_panel(number: int, f: Finding) -> Panel:
     body = Table.grid(padding=(0, 1))
     body.add_column(style="bold", no_wrap=True)
     body.add_column()
-    body.add_row("Connections", Text(_list(f.connections)))
+    body.add_row("Connections", Text(clean(_list(f.connections))))
     body.add_row("Seen", Text(f"{_ts(f.first_seen)} → {_ts(f.last_seen)}"))
     body.add_row("Cause", Text(clean(f.cause)))
     body.add_row("Broke", Text(clean(f.critical_failure)))
