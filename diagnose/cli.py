@@ -23,6 +23,7 @@ from . import __version__, api
 from .errors import DiagnoseError, UsageError
 from .exit_codes import ExitCode
 from .render import ReportFormat
+from .render.escape import clean
 
 app = typer.Typer(
     name="diagnose",
@@ -248,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
         print(exc.ctx.get_help() if exc.ctx else str(exc))
         code = ExitCode.USAGE
     except cli_errors.UsageError as exc:
-        print(f"diagnose: error: {exc.format_message()}", file=sys.stderr)
+        print(f"diagnose: error: {clean(exc.format_message())}", file=sys.stderr)
         code = ExitCode.USAGE
     except DiagnoseError as exc:
         code = _report_error(exc)
@@ -265,9 +266,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _report_error(exc: DiagnoseError) -> int:
-    print(f"diagnose: error: {exc.message}", file=sys.stderr)
+    """Messages may quote log text (ids, file names): control characters never reach stderr."""
+    print(f"diagnose: error: {clean(exc.message)}", file=sys.stderr)
     for issue in getattr(exc, "issues", [])[:200]:
-        print(f"  {issue}", file=sys.stderr)
+        print(f"  {clean(issue)}", file=sys.stderr)
     if exc.hint:
-        print(f"  hint: {exc.hint}", file=sys.stderr)
+        print(f"  hint: {clean(exc.hint)}", file=sys.stderr)
     return int(exc.exit_code)
