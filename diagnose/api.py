@@ -258,12 +258,12 @@ def run_rules_list(rules: list[Path], builtin: bool) -> ExitCode:
     return ExitCode.OK
 
 
-def run_rules_test(directory: Path | None) -> ExitCode:
+def run_rules_test(directory: Path | None, builtin: bool = True) -> ExitCode:
     from .rules_cmd import test_rules
 
     if directory is not None and not directory.is_dir():
         raise UsageError(f"not a directory: {directory}")
-    return test_rules(directory)
+    return test_rules(directory, with_builtin=builtin)
 
 
 def _progress_bar(paths: list[str]):

@@ -228,9 +228,12 @@ def rules_test(
     directory: Annotated[
         Path | None, typer.Argument(help="A pack directory (default: built-in packs).")
     ] = None,
+    no_builtin_rules: Annotated[
+        bool, typer.Option("--no-builtin-rules", help="Test DIR alone, without the built-in packs.")
+    ] = False,
 ) -> None:
     """Self-test rule packs: samples, counter-samples and finding scenarios."""
-    raise typer.Exit(int(api.run_rules_test(directory)))
+    raise typer.Exit(int(api.run_rules_test(directory, builtin=not no_builtin_rules)))
 
 
 _invocation: list[str] = []  # the arguments main() was given, for the report's provenance

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from .console import make_console
 from .exit_codes import ExitCode
-from .rulepack import load_rule_packs, selftest
+from .rulepack import builtin_pack_dirs, load_rule_packs, selftest
 from .rulepack.model import RuleSet
 
 
@@ -32,12 +32,21 @@ def print_rules(ruleset: RuleSet) -> None:
     console.print(table)
 
 
-def test_rules(directory: Path | None) -> ExitCode:
-    """Run the same self-test the pytest suite runs; exit 4 when any check fails."""
+def test_rules(directory: Path | None, *, with_builtin: bool = True) -> ExitCode:
+    """Run the same self-test the pytest suite runs; exit 4 when any check fails.
+
+    A user pack is loaded beside the built-in packs, as `analyze --rules` runs it (its finding
+    rules may build on the core events), and only its own checks are reported; with
+    `with_builtin=False` it is tested alone.
+    """
     from .pipeline import analyze
 
-    extra = [directory] if directory is not None else []
-    ruleset = load_rule_packs(extra, include_builtin=directory is None)
+    builtin = {d.resolve() for d in builtin_pack_dirs()}
+    own = directory is not None and directory.resolve() not in builtin
+    ruleset = load_rule_packs([directory] if own else [], include_builtin=with_builtin or not own)
     result = selftest(ruleset, analyze=analyze)
+    if own:
+        root = directory.resolve()
+        result.checks = [c for c in result.checks if c.path and root in c.path.resolve().parents]
     print(result.render())
     return ExitCode.OK if result.ok else ExitCode.BAD_RULES

@@ -173,3 +173,13 @@ def test_broken_user_packs_list_every_problem_and_exit_4(run_cli):
             "did you mean 'patterns'?") in lines
     assert any("bad-regex.toml: /patterns/0: invalid regex" in line for line in lines)
     assert result.out == ""
+
+
+def test_rules_test_on_a_user_pack_runs_it_as_analyze_would(run_cli):
+    pack = "tests/data/good_rules/testpack"
+    alone = run_cli("rules", "test", pack, "--no-builtin-rules")
+    assert alone.code == 0 and alone.out.strip().endswith("5 rules, 15 checks: all passed")
+    # beside the core pack, core's lifecycle rule also fires on the pack's scenario: say so
+    combined = run_cli("rules", "test", pack)
+    assert combined.code == ExitCode.BAD_RULES
+    assert "expected healthy, got lifecycle_incomplete" in combined.out
