@@ -6,13 +6,14 @@ from collections.abc import Iterable
 
 from .classify import ConnectionVerdict, Hit, render_template
 from .masking import mask
-from .model import Event, Finding
+from .model import Connection, Event, Finding
 from .report import ConnectionOutcome
 from .suggest import nearest_types
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 MAX_EVIDENCE = 3
 MAX_SYMPTOMS = 50
+SYMPTOMS_PER_CONNECTION = 5
 # Real message types are short identifiers (the longest known is 23 characters). The suggestion's
 # edit distance is quadratic pure Python, so a "type" of thousands of characters (log text is
 # untrusted: a client can send any type) would stall the run; such a type gets no suggestion.
@@ -32,10 +33,15 @@ class FindingCollector:
             if event.kind == "router.routed" and event.attrs.get("message_type"):
                 self.seen_routed.add(event.attrs["message_type"])
         hits = verdict.causes or verdict.symptoms
+        symptoms = verdict.symptom_events[:SYMPTOMS_PER_CONNECTION] if verdict.causes else []
+        # Keep only what the finding will show, not the whole timeline: a day of logs can
+        # have thousands of failing connections.
+        light = Connection(key=verdict.connection.key, events=symptoms,
+                           instance=verdict.connection.instance)
         for hit in hits:
             key = fingerprint_key(hit)
-            symptoms = verdict.symptom_events if verdict.causes else []
-            self.groups.setdefault((hit.rule.id, key), []).append((hit, symptoms))
+            kept = Hit(hit.rule, light, hit.trigger, hit.related, hit.values)
+            self.groups.setdefault((hit.rule.id, key), []).append((kept, symptoms))
 
     def findings(self) -> list[Finding]:
         found = [self._finding(rule_key, hits) for rule_key, hits in self.groups.items()]

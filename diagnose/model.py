@@ -84,8 +84,11 @@ class Event:
     insert_id: str | None = None
 
     def sort_key(self) -> tuple:
-        """Total order that does not depend on input order: time, then identity of the record."""
-        return (self.ts, self.insert_id or "", self.provenance, self.kind)
+        """Total order that does not depend on input order: time, then identity of the record
+        (file, then line as a number, so line 4 comes before line 11 at the same instant)."""
+        source, _, line = self.provenance.rpartition(":")
+        number = int(line) if line.isdigit() else 0
+        return (self.ts, self.insert_id or "", source, number, self.provenance, self.kind)
 
 
 @dataclass(slots=True)

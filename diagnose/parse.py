@@ -43,9 +43,8 @@ def parse_records(
     `on_ignored` sees every record no rule matched (the residue template mining works on).
     """
     index = RuleIndex(ruleset.event_rules)
-    sticky: dict[str, dict[str, str]] = {}  # per source: ids the client log last named
     for record in records:
-        events = list(_events_for(record, index, sticky))
+        events = list(_events_for(record, index))
         if not events:
             stats.ignored += 1
             if on_ignored is not None:
@@ -62,19 +61,13 @@ def parse_records(
         yield from events
 
 
-def _events_for(
-    record: RawRecord, index: RuleIndex, sticky: dict[str, dict[str, str]]
-) -> Iterator[Event]:
+def _events_for(record: RawRecord, index: RuleIndex) -> Iterator[Event]:
     for rule in index.candidates(record.text):
         groups = apply_event_rule(rule, record.text, record.fields, record.severity)
         if groups is None:
             continue
         ids = {k: v for k, v in groups.items() if k in ID_GROUPS and v}
         attrs = {k: v for k, v in groups.items() if k not in ID_GROUPS and v is not None}
-        if rule.sets_sticky_ids and ids:
-            sticky[record.source] = dict(ids)
-        elif rule.sticky_ids and not ids and record.source in sticky:
-            ids = dict(sticky[record.source])
         instance = record.fields.get("instance_id")
         if instance:
             ids["instance"] = instance
@@ -91,6 +84,27 @@ def _events_for(
             text=_excerpt(record.text),
             insert_id=record.insert_id,
         )
+
+
+def resolve_sticky_ids(events: Iterable[Event], ruleset: RuleSet) -> Iterator[Event]:
+    """In time order: a client line naming no id takes the ids its log last named.
+
+    The e2e client prints who it connects as (`[FALLBACK] User ID: …`) and then logs timeouts
+    that name nobody. This runs after sorting, so a newest-first export attaches each timeout
+    to the user printed before it in time, not in file order.
+    """
+    setters = {r.id for r in ruleset.event_rules if r.sets_sticky_ids}
+    takers = {r.id for r in ruleset.event_rules if r.sticky_ids}
+    sticky: dict[str, dict[str, str]] = {}
+    for event in events:
+        if event.rule_id in setters or event.rule_id in takers:
+            source = event.provenance.rpartition(":")[0] or "insertId"
+            own = {k: v for k, v in event.ids.items() if k != "instance"}
+            if event.rule_id in setters and own:
+                sticky[source] = own
+            elif event.rule_id in takers and not own and source in sticky:
+                event.ids = {**sticky[source], **event.ids}
+        yield event
 
 
 def _excerpt(text: str) -> str:

@@ -7,7 +7,7 @@ The CLI, the rule self-test and the benchmark all call `analyze` (files) or `ana
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import BinaryIO
@@ -16,7 +16,8 @@ from .assemble import FindingCollector, fingerprint, outcome_row
 from .classify import classify_connection
 from .correlate import CorrelationStats, correlate
 from .model import Connection, Event, ParseStats, RawRecord
-from .parse import parse_records
+from .ordering import time_ordered
+from .parse import parse_records, resolve_sticky_ids
 from .patterns import TemplateMiner
 from .report import Provenance, Report
 from .rulepack.model import RuleSet
@@ -76,26 +77,29 @@ def analyze_records(
     started = time.perf_counter()
     miner = TemplateMiner() if options.mine_patterns else None
     on_ignored = (lambda r: miner.add(r.text, r.severity, r.provenance)) if miner else None
-    events = sorted(parse_records(records, ruleset, stats, on_ignored), key=Event.sort_key)
-    log_end = options.window_end or (events[-1].ts if events else datetime.now(UTC))
+    parsed = parse_records(records, ruleset, stats, on_ignored)
+    clock = _Clock(options.window_end)
+    events = clock.watch(resolve_sticky_ids(time_ordered(parsed), ruleset))
     corr_stats = CorrelationStats()
     known = [*ruleset.known_message_types, *options.extra_known_types]
     collector = FindingCollector(known)
     outcomes = []
     timelines = []
     for conn in correlate(events, _release_after(ruleset), corr_stats):
-        verdict = classify_connection(conn, ruleset, log_end)
+        # A timeline is released only once every rule window on it has passed, so the
+        # latest event time seen so far is far enough for any absence to be judged.
+        verdict = classify_connection(conn, ruleset, clock.horizon())
         if options.keep_timeline is not None and options.keep_timeline(conn):
             timelines.append(verdict)
         collector.add(verdict)
         prints = [fingerprint(h) for h in (verdict.causes or verdict.symptoms)]
         outcomes.append(outcome_row(verdict, prints))
-    outcomes.sort(key=lambda o: (o.first_seen or log_end, o.connection))
+    outcomes.sort(key=lambda o: (o.first_seen or clock.horizon(), o.connection))
     provenance = Provenance(
         command=options.command,
         inputs=sorted(inputs or []),
-        window_start=options.window_start or (events[0].ts if events else None),
-        window_end=options.window_end or (events[-1].ts if events else None),
+        window_start=options.window_start or clock.first,
+        window_end=options.window_end or clock.last,
         rule_packs=ruleset.versions(),
         elapsed_seconds=time.perf_counter() - started,
         filter=options.filter,
@@ -109,7 +113,7 @@ def analyze_records(
         uncorrelated_events=corr_stats.uncorrelated,
         known_types=sorted(set(known) | collector.seen_routed),
     )
-    report.sections["event_counts"] = _event_counts(events)
+    report.sections["event_counts"] = dict(sorted(clock.counts.items()))
     if options.keep_timeline is not None:
         report.sections["timelines"] = timelines
     if miner is not None:
@@ -123,8 +127,23 @@ def _release_after(ruleset: RuleSet) -> timedelta:
     return max(MIN_RELEASE, timedelta(seconds=2 * longest))
 
 
-def _event_counts(events: list[Event]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for e in events:
-        counts[e.kind] = counts.get(e.kind, 0) + 1
-    return dict(sorted(counts.items()))
+class _Clock:
+    """Watches the time-ordered event stream: first/last time, the horizon, counts per kind."""
+
+    def __init__(self, window_end: datetime | None) -> None:
+        self.window_end = window_end
+        self.first: datetime | None = None
+        self.last: datetime | None = None
+        self.counts: dict[str, int] = {}
+
+    def watch(self, events: Iterable[Event]) -> Iterator[Event]:
+        for event in events:
+            if self.first is None:
+                self.first = event.ts
+            self.last = event.ts
+            self.counts[event.kind] = self.counts.get(event.kind, 0) + 1
+            yield event
+
+    def horizon(self) -> datetime:
+        """How far the logs reach: the pull's window end, else the latest event so far."""
+        return self.window_end or self.last or datetime.now(UTC)

@@ -1,0 +1,51 @@
+"""Pipeline properties that no single sample pins: ordering, spilling, sticky client ids."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+
+from diagnose.model import Event
+from diagnose.ordering import time_ordered
+
+
+def _event(i: int, seconds: int) -> Event:
+    ts = datetime(2025, 9, 8, tzinfo=UTC) + timedelta(seconds=seconds)
+    return Event("client.timeout", ts, {}, {}, f"f.log:{i}", "r")
+
+
+def test_spilled_runs_merge_into_the_same_order_as_an_in_memory_sort():
+    events = [_event(i, random.Random(i).randrange(50)) for i in range(1, 400)]
+    merged = list(time_ordered(iter(events), run_size=37))  # 11 runs on disk
+    assert [e.provenance for e in merged] == [
+        e.provenance for e in sorted(events, key=Event.sort_key)
+    ]
+
+
+def test_same_instant_lines_keep_their_file_order():
+    # line 4 before line 11 at the same time stamp (a string sort would put 11 first)
+    merged = list(time_ordered([_event(11, 0), _event(4, 0)]))
+    assert [e.provenance for e in merged] == ["f.log:4", "f.log:11"]
+
+
+def _entry(n: int, seconds: int, message: str) -> dict:
+    ts = datetime(2025, 9, 8, 23, 0, tzinfo=UTC) + timedelta(seconds=seconds)
+    return {"insertId": f"c{n}", "timestamp": ts.isoformat().replace("+00:00", "Z"),
+            "severity": "INFO", "jsonPayload": {"message": message},
+            "resource": {"type": "cloud_run_job", "labels": {"job_name": "e2e"}}}
+
+
+def test_client_timeouts_in_a_newest_first_export_go_to_the_user_named_before_them(
+        run_cli, tmp_path):
+    entries = [
+        _entry(1, 0, "[FALLBACK] User ID: e2e-staging-aaaa1111"),
+        _entry(2, 10, "Timeout waiting for events after 10.0s"),
+        _entry(3, 20, "[FALLBACK] User ID: e2e-staging-bbbb2222"),
+        _entry(4, 30, "Timeout waiting for events after 10.0s"),
+    ]
+    export = tmp_path / "client.json"
+    export.write_text(json.dumps(entries[::-1], indent=2))  # gcloud prints newest first
+    doc = json.loads(run_cli("analyze", export, "-f", "json").out)
+    timeouts = {o["connection"]: o["client_timeouts"] for o in doc["outcomes"]}
+    assert timeouts == {"e2e-staging-aaaa1111": 1, "e2e-staging-bbbb2222": 1}
