@@ -16,6 +16,7 @@ from ..baseline import BaselineDiff
 from ..model import Finding
 from ..report import CAUSE_CLASSES, CLASS_LABELS, Report, by_importance
 from .escape import clip, display_ts, html_text
+from .sections import contrast_table, patterns_table
 
 MAX_OUTCOME_ROWS = 2000  # the JSON report has them all
 EVIDENCE_LINES = 5
@@ -64,8 +65,22 @@ def render_html(
     if baseline is not None:
         body.append(_baseline(baseline))
     body += [_findings(report, baseline), _unknown_types(report), _outcomes(report),
-             _parse(report)]
+             *_extra_sections(report), _parse(report)]
     return _page(report.verdict(), "\n".join(body))
+
+
+def _extra_sections(report: Report) -> list[str]:
+    """Contrast and mined patterns, when the report has them."""
+    out = []
+    for table in (contrast_table(report), patterns_table(report)):
+        if table is None:
+            continue
+        inner = f"<p>{html_text(table.lead)}</p>"
+        if table.rows:
+            rows = [[html_text(clip(c, 300)) for c in row] for row in table.rows]
+            inner += "\n" + _table(table.head, rows, set(table.numeric))
+        out.append(_section(table.title, inner, table.title.split()[0].lower()))
+    return out
 
 
 def _page(title: str, body: str) -> str:

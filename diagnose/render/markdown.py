@@ -14,6 +14,7 @@ from ..baseline import BaselineDiff
 from ..model import Finding
 from ..report import CAUSE_CLASSES, CLASS_LABELS, ConnectionOutcome, Report, by_importance
 from .escape import clip, display_ts, md_code, md_fenced, md_text
+from .sections import contrast_table, patterns_table
 
 CELL_CHARS = 300  # a table cell or title longer than this is clipped
 LIST_IDS = 10  # connection ids named per finding before "+N more"
@@ -73,7 +74,8 @@ def _segments(report: Report, baseline: BaselineDiff | None) -> list[str | _Grou
     out += [_findings_head(report), g["finding_rows"], "\n", _surface_vs_real(report)]
     if report.findings:
         out += ["## Findings in detail\n\n", g["details"]]
-    out += [_outcomes_head(report), g["outcome_rows"], "\n", _parse_head(report),
+    out += [_outcomes_head(report), g["outcome_rows"], "\n", *_extra_sections(report),
+            _parse_head(report),
             g["unparsed_rows"], "\n" if report.stats.unparsed else "", _provenance(report)]
     return out
 
@@ -128,6 +130,25 @@ def _hard_cap(text: str, max_bytes: int) -> str:
 
 
 # ---------------------------------------------------------------- sections
+
+
+def _extra_sections(report: Report) -> list[str]:
+    """Contrast and mined patterns (small: at most sections.MAX_ROWS rows each)."""
+    out = []
+    for table in (contrast_table(report), patterns_table(report)):
+        if table is None:
+            continue
+        text = f"## {table.title}\n\n{md_text(table.lead)}\n\n"
+        if table.rows:
+            text += "| " + " | ".join(table.head) + " |\n"
+            text += "|" + "|".join("---:" if i in table.numeric else "---"
+                                   for i in range(len(table.head))) + "|\n"
+            text += "".join(
+                "| " + " | ".join(md_code(clip(c, CELL_CHARS), in_table=True) for c in row) + " |\n"
+                for row in table.rows
+            )
+        out.append(text + "\n")
+    return out
 
 
 def _header(report: Report) -> str:
