@@ -183,3 +183,16 @@ def test_rules_test_on_a_user_pack_runs_it_as_analyze_would(run_cli):
     combined = run_cli("rules", "test", pack)
     assert combined.code == ExitCode.BAD_RULES
     assert "expected healthy, got lifecycle_incomplete" in combined.out
+
+
+def test_stdin_gives_the_same_findings_as_the_file():
+    import subprocess
+    import sys
+
+    data = UNKNOWN_TYPE_LOG.read_bytes()
+    cmd = [sys.executable, "-m", "diagnose", "analyze", "-", "-f", "json"]
+    piped = subprocess.run(cmd, input=data, capture_output=True, check=False)
+    assert piped.returncode == 1, piped.stderr
+    doc = json.loads(piped.stdout)
+    assert [f["fingerprint"] for f in doc["findings"]] == ["routing-unknown-type:execute_agent"]
+    assert doc["findings"][0]["evidence"][1]["provenance"] == "<stdin>:6"
