@@ -70,3 +70,20 @@ def test_permission_denied_exits_5_with_one_line(run_cli, fake, monkeypatch):
     assert result.err.startswith("diagnose: error: permission denied")
     assert "roles/logging.viewer" in result.err
     assert "Traceback" not in result.err
+
+
+def test_scheduled_report_from_a_pull_writes_the_page(run_cli, fake, tmp_path, monkeypatch):
+    monkeypatch.setenv(ENDPOINT_ENV, fake.url)
+    page = tmp_path / "health.html"
+    prev = tmp_path / "prev.json"
+    result = run_cli("report", "--project", "netra-staging", *WINDOW, "-o", page,
+                     "--also", f"json={prev}")
+    assert result.code == 0, result.err  # the scheduled job succeeds whenever the page is written
+    html = page.read_text(encoding="utf-8")
+    assert "execute_agent" in html and "<svg" in html
+    assert json.loads(prev.read_text())["findings"][0]["class"] == "routing_failure"
+    # tomorrow's run compares against today's JSON: nothing new, the routing failure persists
+    again = run_cli("report", "--project", "netra-staging", *WINDOW, "-o", page,
+                    "--baseline", prev, "-f", "markdown")
+    assert again.code == 0
+    assert "routing-unknown-type:execute_agent" in page.read_text(encoding="utf-8")
