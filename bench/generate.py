@@ -1,0 +1,208 @@
+"""Write a realistic, time-ordered staging export of any size, plus the truth about it.
+
+    python bench/generate.py --size 1G --format jsonl --seed 1 -o bench/out/x.jsonl
+
+Mostly unrelated noise, and a few % of planted connections in known failure classes
+(bench/scenarios.py). Memory stays constant: planted lines wait in a heap only while their
+connection is live, and everything else is written as it is drawn. Next to the output goes
+`<output>.truth.json`: per class the count and sorted connection keys, which `bench/run.py`
+compares with `diagnose analyze --format json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+from envelope import WRITERS, Enveloper
+from noise import BACKEND, E2E_JOB, Entry, NoiseMaker
+from scenarios import CLASSES, DEFAULT_MIX, Episode, Ids, make_episode
+
+START_US = 1_757_372_400_000_000  # 2025-09-08 23:00:00 UTC (16:00 PDT), the incident afternoon
+TAIL_SECONDS = 150.0  # log time after the last planted line: longer than any finding window
+QUIET_RATE = 2.0  # noise lines/s once the last connection is planted: traffic dies down
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def parse_size(text: str) -> int:
+    """`1G`, `300M`, `64K`, `12345` → bytes (binary units, as dd and truncate read them)."""
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = t[-1] if t and t[-1] in _UNITS else ""
+    try:
+        value = float(t[: len(t) - len(unit)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 1G, 300M)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"size must be positive: {text!r}")
+    return int(value * _UNITS[unit])
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """`routing_failure=0.5,healthy=0.5` → weights; unknown class names are an error."""
+    mix: dict[str, float] = {}
+    for part in filter(None, text.split(",")):
+        name, _, weight = part.partition("=")
+        if name.strip() not in CLASSES:
+            raise argparse.ArgumentTypeError(f"unknown class {name!r}; known: {', '.join(CLASSES)}")
+        try:
+            mix[name.strip()] = float(weight)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"bad weight in {part!r}") from None
+    if not mix or sum(mix.values()) <= 0:
+        raise argparse.ArgumentTypeError("the mix needs at least one positive weight")
+    return mix
+
+
+class Generator:
+    """Interleaves noise (drawn at `rate` lines/s) with planted connections, in time order."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.rng = random.Random(args.seed)
+        self.ids = Ids(random.Random(args.seed + 1))
+        self.noise = NoiseMaker(random.Random(args.seed + 2))
+        self.env = Enveloper(random.Random(args.seed + 3))
+        self.args = args
+        self.mix_names = list(args.mix)
+        self.mix_weights = list(args.mix.values())
+        self.heap: list[tuple[int, int, Entry]] = []
+        self.seq = 0
+        self.truth: dict[str, list[str]] = {c: [] for c in CLASSES}
+        self.aliases: dict[str, str] = {}
+        self.planted = 0
+        self.noise_lines = 0
+        self.last_planted_us = START_US
+        self.runner_free_at = START_US  # the e2e runner tests one connection at a time
+        self.client_connections = 0
+
+    def run(self, out) -> dict:
+        writer = WRITERS[self.args.format](out, self.env)
+        size, share = self.args.size, self.args.relevant
+        step_us, quiet_us = 1_000_000 / self.args.rate, 1_000_000 / QUIET_RATE
+        now, written, planting = START_US, 0, True
+        while True:
+            now += max(1, int(self.rng.expovariate(1.0) * (step_us if planting else quiet_us)))
+            if planting and written >= size - self._tail_bytes(written):
+                planting = False
+            if planting and self.planted < share * (self.planted + self.noise_lines):
+                self._plant(now)
+            written += self._flush_until(now, writer)
+            if not planting and not self.heap and now > self.last_planted_us + TAIL_SECONDS * 1e6:
+                break
+            written += writer.write(self._noise(now))
+            self.noise_lines += 1
+        written += writer.close()
+        return self._summary(written, now)
+
+    def _noise(self, now: int) -> Entry:
+        """A noise entry whose LogEntry time is `now`, so the output stays in time order."""
+        entry = self.noise.entry(now)
+        entry.ts = now - (self.env.entry_time(entry) - now)
+        return entry
+
+    def _tail_bytes(self, written: int) -> float:
+        lines = self.planted + self.noise_lines
+        avg = written / lines if lines else 700.0
+        return (TAIL_SECONDS + 140.0) * QUIET_RATE * avg
+
+    def _plant(self, now: int) -> None:
+        cls = self.rng.choices(self.mix_names, self.mix_weights)[0]
+        client = (self.args.client and cls != "connection_failure" and now >= self.runner_free_at
+                  and self.rng.random() < 0.5)
+        episode = make_episode(cls, self.ids, now / 1e6, client=client)
+        instance = self.rng.randrange(4)
+        for line in episode.lines:
+            ts = now + round(line.offset * 1e6)
+            if line.source == "client":
+                entry = Entry(ts, E2E_JOB, "client", line.severity, line.message, line.module,
+                              "test_real_agent_execution_staging.py", 212)
+                self.runner_free_at = max(self.runner_free_at, ts + 1_000_000)
+            else:
+                entry = Entry(ts, BACKEND, "app", line.severity, line.message, line.module,
+                              line.function, line.lineno, instance=instance)
+            self.seq += 1
+            heapq.heappush(self.heap, (self.env.entry_time(entry), self.seq, entry))
+            self.last_planted_us = max(self.last_planted_us, ts)
+        self.planted += len(episode.lines)
+        self.client_connections += client
+        self._record(episode)
+
+    def _record(self, episode: Episode) -> None:
+        self.truth[episode.cls].append(episode.key)
+        if episode.connection_id != episode.key:
+            self.aliases[episode.connection_id] = episode.key
+
+    def _flush_until(self, now: int, writer) -> int:
+        written = 0
+        heap = self.heap
+        while heap and heap[0][0] <= now:
+            written += writer.write(heapq.heappop(heap)[2])
+        return written
+
+    def _summary(self, written: int, end_us: int) -> dict:
+        classes = {
+            c: {"count": len(keys), "connections": sorted(keys)} for c, keys in self.truth.items()
+        }
+        return {
+            "generator": "bench/generate.py",
+            "format": self.args.format,
+            "seed": self.args.seed,
+            "bytes": written,
+            "lines_planted": self.planted,
+            "lines_noise": self.noise_lines,
+            "client_connections": self.client_connections,
+            "relevant_share": round(self.planted / max(1, self.planted + self.noise_lines), 4),
+            "time_range": [_iso(START_US), _iso(end_us)],
+            "classes": classes,
+            "aliases": dict(sorted(self.aliases.items())),
+            "note": "text format drops non-backend noise lines, so its planted share is higher",
+        }
+
+
+def _iso(us: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(us // 1_000_000))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", type=parse_size, default=parse_size("100M"),
+                   help="approximate output size: 1G, 300M … (default 100M)")
+    p.add_argument("--format", choices=sorted(WRITERS), default="jsonl")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--relevant", type=float, default=0.03,
+                   help="share of lines that belong to planted connections (default 0.03)")
+    p.add_argument("--rate", type=float, default=400.0,
+                   help="noise lines per second of log time (default 400)")
+    p.add_argument("--mix", type=parse_mix, default=dict(DEFAULT_MIX),
+                   help="class weights, e.g. routing_failure=1,healthy=3")
+    p.add_argument("--no-client", dest="client", action="store_false",
+                   help="leave out the e2e runner's own log lines")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not 0 < args.relevant < 1:
+        print("error: --relevant must be between 0 and 1", file=sys.stderr)
+        return 2
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    with open(args.output, "wb", buffering=1 << 20) as out:
+        summary = Generator(args).run(out)
+    truth_path = args.output.with_name(args.output.name + ".truth.json")
+    truth_path.write_text(json.dumps(summary, indent=1) + "\n")
+    counts = ", ".join(f"{c}={v['count']}" for c, v in summary["classes"].items())
+    print(f"wrote {args.output} ({summary['bytes'] / 1e6:.1f} MB, "
+          f"{summary['lines_planted'] + summary['lines_noise']} lines, planted "
+          f"{summary['relevant_share']:.1%}) in {time.perf_counter() - began:.1f}s; {counts}",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""The benchmark's own tests: the generated files are what they claim, and the check is honest.
+
+Run with `.venv/bin/pytest bench -q` (not part of the default `tests/` run: they write files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from correctness import compare
+from scenarios import CLASSES, Ids, make_episode
+
+BENCH = Path(__file__).resolve().parent
+PY = sys.executable
+LOGURU = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \| [A-Z]+ +\| [\w.]+:[\w<>.]+:\d+ \| .*$"
+)
+
+
+def generate(tmp: Path, fmt: str, size: str = "6M", seed: int = 7, relevant: float = 0.2
+             ) -> Path:
+    out = tmp / f"g.{fmt}"
+    subprocess.run(
+        [PY, str(BENCH / "generate.py"), "--size", size, "--format", fmt, "--seed", str(seed),
+         "--relevant", str(relevant), "-o", str(out)],
+        check=True, capture_output=True,
+    )
+    return out
+
+
+def truth_of(path: Path) -> dict:
+    return json.loads(path.with_name(path.name + ".truth.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def jsonl(tmp_path_factory) -> Path:
+    return generate(tmp_path_factory.mktemp("jsonl"), "jsonl")
+
+
+def test_jsonl_is_time_ordered_log_entries_with_unique_insert_ids(jsonl: Path):
+    entries = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    stamps = [e["timestamp"] for e in entries]
+    assert stamps == sorted(stamps)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", s) for s in stamps)
+    assert len({e["insertId"] for e in entries}) == len(entries)
+    assert all(e["resource"]["type"] in ("cloud_run_revision", "cloud_run_job") for e in entries)
+    requests = [e for e in entries if "httpRequest" in e]
+    assert requests and all("jsonPayload" not in e and "textPayload" not in e for e in requests)
+    assert 6.0e6 < jsonl.stat().st_size < 7.0e6
+
+
+def test_truth_names_exactly_the_connections_the_lines_name(jsonl: Path):
+    truth = truth_of(jsonl)
+    text = jsonl.read_text()
+    acked = set(re.findall(r"Sending ack for unknown message type '[^']+' from (\S+?)\"", text))
+    auth_failed = set(re.findall(r"authentication failed for connection (\S+)", text))
+    runs = set(re.findall(r"Starting agent request processing for user=([^,]+),", text))
+    classes = {c: set(v["connections"]) for c, v in truth["classes"].items()}
+    assert classes["routing_failure"] == acked
+    assert classes["connection_failure"] == auth_failed
+    ran = set().union(*(classes[c] for c in CLASSES if c not in
+                        ("routing_failure", "connection_failure")))
+    assert ran == runs
+    assert all(v["count"] == len(v["connections"]) for v in truth["classes"].values())
+    assert all(classes[c] for c in CLASSES), "every class is planted at least once"
+    assert 0.15 < truth["relevant_share"] < 0.25
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path, jsonl: Path):
+    again = generate(tmp_path, "jsonl")
+    (tmp_path / "o").mkdir()
+    other = generate(tmp_path / "o", "jsonl", "6M", 8)
+    digest = hashlib.sha256(jsonl.read_bytes()).hexdigest()
+    assert hashlib.sha256(again.read_bytes()).hexdigest() == digest
+    assert hashlib.sha256(other.read_bytes()).hexdigest() != digest
+
+
+def test_json_array_is_gcloud_style(tmp_path: Path):
+    path = generate(tmp_path, "json", "2M")
+    raw = path.read_text()
+    entries = json.loads(raw)
+    assert raw.startswith("[\n  {\n    \"") and raw.endswith("\n]\n")
+    first = entries[0]
+    assert list(first) == sorted(first)
+    assert sum(v["count"] for v in truth_of(path)["classes"].values()) > 5
+
+
+def test_text_is_loguru_staging_format(tmp_path: Path):
+    path = generate(tmp_path, "text", "2M")
+    lines = path.read_text().splitlines()
+    assert all(LOGURU.match(line) for line in lines)
+    stamps = [line[:23] for line in lines]
+    assert stamps == sorted(stamps)
+    assert any("MessageRouter detected unknown message type:" in line for line in lines)
+
+
+def test_memory_stays_flat_as_size_grows(tmp_path: Path):
+    def peak(size: str) -> float:
+        proc = subprocess.Popen([PY, str(BENCH / "generate.py"), "--size", size, "-o",
+                                 str(tmp_path / f"m{size}.jsonl")], stderr=subprocess.DEVNULL)
+        _, _, usage = os.wait4(proc.pid, 0)
+        return usage.ru_maxrss / 1024
+
+    small, big = peak("2M"), peak("40M")
+    assert big < small + 8, (small, big)
+
+
+def test_bad_arguments_are_one_line_errors_not_tracebacks(tmp_path: Path):
+    for args in (["--size", "lots"], ["--mix", "nonsense=1"], ["--relevant", "1.5"]):
+        r = subprocess.run([PY, str(BENCH / "generate.py"), *args, "-o", str(tmp_path / "x")],
+                           capture_output=True, text=True)
+        assert r.returncode == 2 and "Traceback" not in r.stderr and "error" in r.stderr
+
+
+def test_every_planted_key_line_is_matched_by_the_core_rules():
+    rulepack = pytest.importorskip("diagnose.rulepack")
+    rules = rulepack.load_rule_packs().event_rules
+    wanted = {  # planted line (prefix) → event kind it must become, with the ids it must carry
+        "Sending ack for unknown": ("router.unknown_ack", "user"),
+        "MessageRouter detected unknown": ("router.unknown_type", None),
+        "authentication failed for connection": ("auth.failed", "connection"),
+        "🎯 Starting agent request": ("agent.run_started", "user"),
+        "✅ EMISSION SUCCESS: agent_started": ("lifecycle.agent_started", "run"),
+        "✅ EMISSION SUCCESS: agent_thinking": ("lifecycle.agent_thinking", "run"),
+        "✅ EMISSION SUCCESS: agent_completed": ("lifecycle.agent_completed", "run"),
+        "🚨 CRITICAL: SupervisorAgent execution failed": ("agent.timeout", "run"),
+        "CRITICAL ERROR: No WebSocket connections": ("delivery.failed", "thread"),
+        "[FALLBACK] User ID:": ("client.connecting", "user"),
+        "Timeout waiting for events": ("client.timeout", None),
+    }
+    ids, seen = Ids(random.Random(3)), set()
+    for cls in CLASSES:
+        for line in make_episode(cls, ids, 1757372400.0, client=True).lines:
+            for prefix, (kind, id_name) in wanted.items():
+                if prefix not in line.message:
+                    continue
+                hits = [(r.emits, g) for r in rules
+                        if (g := rulepack.apply_event_rule(r, line.message, {}, line.severity))
+                        is not None]
+                assert any(k == kind and (id_name is None or g.get(id_name)) for k, g in hits), (
+                    line.message, hits)
+                seen.add(prefix)
+    assert seen == set(wanted)
+
+
+def test_check_passes_only_when_every_class_set_matches(tmp_path: Path):
+    truth = {
+        "classes": {
+            "routing_failure": {"count": 1, "connections": ["e2e-staging-aaaaaaaa"]},
+            "healthy": {"count": 2, "connections": ["1001", "1002"]},
+            "connection_failure": {"count": 1, "connections": ["main_12345678"]},
+        },
+        "aliases": {"ws_1001_1757372400_deadbeef": "1001"},
+    }
+    rows = [("e2e-staging-aaaaaaaa", "routing_failure"), ("ws_1001_1757372400_deadbeef", "healthy"),
+            ("1002", "healthy"), ("main_12345678", "connection_failure")]
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps({"outcomes": [{"connection": c, "outcome": o} for c, o in rows]}))
+    assert compare(truth, report)["pass"]
+
+    rows[2] = ("1002", "lifecycle_incomplete")
+    rows.append(("1003", "client_timeout_unexplained"))
+    report.write_text(json.dumps({"outcomes": [{"connection": c, "outcome": o} for c, o in rows]}))
+    check = compare(truth, report)
+    assert not check["pass"]
+    assert check["classes"]["healthy"]["missing"] == ["1002"]
+    assert check["classes"]["lifecycle_incomplete"]["unexpected"] == ["1002"]
+    assert check["classes"]["client_timeout_unexplained"]["unexpected"] == ["1003"]
+    assert check["misplaced"] == {"healthy → lifecycle_incomplete": 1}
+
+
+def test_unreadable_report_is_a_failure_with_a_reason(tmp_path: Path):
+    bad = tmp_path / "r.json"
+    bad.write_text("{not json")
+    check = compare({"classes": {}}, bad)
+    assert not check["pass"] and "cannot read report" in check["error"]
+
+
+def test_runner_measures_baselines_on_a_small_file(tmp_path: Path, jsonl: Path):
+    out = tmp_path / "results.json"
+    r = subprocess.run([PY, str(BENCH / "run.py"), str(jsonl), "--out", str(out),
+                        "--skip", "diagnose", "jq-literals"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(out.read_text())[jsonl.name]
+    tools = {m["tool"]: m for m in result["results"]}
+    assert {"cat > /dev/null", "jq test(short regex)", "pandas naive read_json"} <= set(tools)
+    assert all(m["wall_s"] > 0 and m["peak_rss_mb"] > 0 for m in tools.values())
+    lines = len(jsonl.read_text().splitlines())
+    assert tools["pandas naive read_json"]["output_lines"] == lines
+    assert 0 < tools["jq test(short regex)"]["output_lines"] < lines
+    assert tools["cat > /dev/null"]["peak_rss_mb"] < 10  # the tool's own, not this process's
+    assert "MB/s" in r.stdout
+
+
+def test_newest_first_array_holds_the_same_entries_reversed(tmp_path: Path):
+    asc = json.loads(generate(tmp_path, "json", "2M", 5).read_text())
+    (tmp_path / "d").mkdir()
+    path = generate(tmp_path / "d", "json-desc", "2M", 5)
+    desc = json.loads(path.read_text())
+    assert desc == asc[::-1]
+    assert truth_of(path)["bytes"] == path.stat().st_size
