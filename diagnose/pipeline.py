@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import BinaryIO
 
@@ -37,7 +37,6 @@ class AnalyzeOptions:
     window_end: datetime | None = None
     filter: str | None = None
     progress: Callable[[int], None] | None = None
-    extra_known_types: list[str] = field(default_factory=list)
     keep_timeline: Callable[[Connection], bool] | None = None  # for `explain`
     mine_patterns: bool = False  # decode every record and mine the ones no rule matched
     patterns_top: int = 20
@@ -81,7 +80,7 @@ def analyze_records(
     clock = _Clock(options.window_end)
     events = clock.watch(resolve_sticky_ids(time_ordered(parsed), ruleset))
     corr_stats = CorrelationStats()
-    known = [*ruleset.known_message_types, *options.extra_known_types]
+    known = list(ruleset.known_message_types)
     collector = FindingCollector(known)
     outcomes = []
     timelines = []
@@ -114,6 +113,7 @@ def analyze_records(
         known_types=sorted(set(known) | collector.seen_routed),
     )
     report.sections["event_counts"] = dict(sorted(clock.counts.items()))
+    report.sections["uncorrelated_kinds"] = dict(sorted(corr_stats.uncorrelated_kinds.items()))
     if options.keep_timeline is not None:
         report.sections["timelines"] = timelines
     if miner is not None:

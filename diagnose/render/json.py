@@ -28,6 +28,7 @@ def report_to_dict(report: Report) -> dict:
         "outcomes": [_outcome(o) for o in report.outcomes],
         "event_counts": report.sections.get("event_counts", {}),
         "uncorrelated_events": report.uncorrelated_events,
+        "uncorrelated_kinds": report.sections.get("uncorrelated_kinds", {}),
         "stats": {
             "records_read": stats.records_read,
             "events": stats.events,

@@ -125,7 +125,10 @@ def _accounting(report: Report) -> Text:
         f" + {s.unparsed_total} unparsed + {s.duplicates} duplicates"
     )
     if report.uncorrelated_events:
-        text.append(f"; {report.uncorrelated_events} events matched no connection", style="dim")
+        kinds = report.sections.get("uncorrelated_kinds") or {}
+        detail = ", ".join(f"{k} {n}" for k, n in kinds.items())  # type: ignore[union-attr]
+        text.append(f"; {report.uncorrelated_events} events matched no connection"
+                    + (f" ({detail})" if detail else ""), style="dim")
     for u in s.unparsed[:MAX_UNPARSED_SHOWN]:
         text.append(f"\n  unparsed {clean(u.provenance)}: {clean(u.reason)}", style="yellow")
     if s.unparsed_total > MAX_UNPARSED_SHOWN:
