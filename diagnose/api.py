@@ -16,6 +16,7 @@ from .errors import UsageError
 from .exit_codes import ExitCode
 from .pipeline import AnalyzeOptions, analyze
 from .render import ReportFormat, emit_report
+from .render.escape import clean
 from .report import OUTCOMES
 from .rulepack import load_rule_packs
 from .rulepack.model import RuleSet
@@ -103,12 +104,23 @@ def run_analyze(
     ruleset = load_rules(rules, builtin)
     options = _options(tz, command)
     options.mine_patterns = request.patterns
-    paths = expand_inputs(specs)
+    paths = _inputs(specs)
     started = time.perf_counter()
     with _progress_bar(paths) as progress:
         options.progress = progress
         report = analyze(paths, ruleset, options)
     return _finish(report, ruleset, request, time.perf_counter() - started, paths)
+
+
+def _inputs(specs: list[str]) -> list[str]:
+    """Expand the specs; say on stderr which directory files were passed over as not logs."""
+    passed_over: list[str] = []
+    paths = expand_inputs(specs, passed_over)
+    if passed_over:
+        shown = ", ".join(passed_over[:5]) + (" …" if len(passed_over) > 5 else "")
+        print(f"diagnose: note: passed over {len(passed_over)} file(s) that are not logs: "
+              f"{clean(shown)}", file=sys.stderr)
+    return paths
 
 
 def _finish(report, ruleset, request: ReportRequest, elapsed: float, paths) -> ExitCode:
@@ -174,7 +186,7 @@ def run_explain(connection: str, specs: list[str], *, rules: list[Path], builtin
     from .explain import explain_connection
 
     ruleset = load_rules(rules, builtin)
-    paths = expand_inputs(specs)
+    paths = _inputs(specs)
     return explain_connection(connection, paths, ruleset, _options(tz, "diagnose explain"))
 
 
@@ -246,7 +258,7 @@ def run_patterns(specs: list[str], *, top: int, skeleton: int | None, rules: lis
     from .patterns_cmd import print_patterns
 
     ruleset = load_rules(rules, builtin)
-    paths = expand_inputs(specs)
+    paths = _inputs(specs)
     return print_patterns(paths, ruleset, _options(tz, "diagnose patterns"), top=top,
                           skeleton=skeleton)
 

@@ -567,3 +567,13 @@ def line_of(path: str, insert_id: str) -> int:
     lines = open(path, encoding="utf-8").read().splitlines()
     at = next(i for i, ln in enumerate(lines) if f'"{insert_id}"' in ln)
     return max(i for i in range(at) if lines[i] == "  {") + 1
+
+
+def test_directories_pass_over_docs_and_code_but_named_files_are_read(tmp_path):
+    (tmp_path / "README.md").write_text("# notes\n")
+    (tmp_path / "make.py").write_text("print('x')\n")
+    (tmp_path / "app.log").write_text("2025-09-08 16:49:24,100 - x - INFO - hello\n")
+    passed_over: list[str] = []
+    assert expand_inputs([str(tmp_path)], passed_over) == [str(tmp_path / "app.log")]
+    assert sorted(passed_over) == [str(tmp_path / "README.md"), str(tmp_path / "make.py")]
+    assert expand_inputs([str(tmp_path / "README.md")]) == [str(tmp_path / "README.md")]

@@ -1,7 +1,9 @@
 """Command-line input specs → an ordered list of files: files, directories, globs, `-` (stdin).
 
 Directories are walked recursively in sorted order without hidden files, so a run over a
-downloaded sink bucket is reproducible. A spec that matches nothing is a usage error.
+downloaded sink bucket is reproducible. Inside a directory, files named as source code,
+documentation or images (NOT_LOGS) are passed over — a checkout's README is not a log — but a
+file named on the command line is always read. A spec that matches nothing is a usage error.
 """
 
 from __future__ import annotations
@@ -13,14 +15,21 @@ from ..errors import InputError, UsageError
 
 STDIN = "-"
 _MAGIC = frozenset("*?[")
+NOT_LOGS = frozenset({
+    ".py", ".pyc", ".md", ".rst", ".toml", ".yml", ".yaml", ".cfg", ".ini", ".html", ".css",
+    ".js", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".pdf", ".zip",
+})
 
 
-def expand_inputs(specs: list[str]) -> list[str]:
-    """Resolve specs in order; each file once (first occurrence wins)."""
+def expand_inputs(specs: list[str], passed_over: list[str] | None = None) -> list[str]:
+    """Resolve specs in order; each file once (first occurrence wins).
+
+    `passed_over`, when given, collects the directory files skipped as not logs.
+    """
     out: list[str] = []
     seen: set[str] = set()
     for spec in specs:
-        for path in _expand_one(spec):
+        for path in _expand_one(spec, passed_over if passed_over is not None else []):
             key = path if path == STDIN else os.path.realpath(path)
             if key not in seen:
                 seen.add(key)
@@ -28,11 +37,11 @@ def expand_inputs(specs: list[str]) -> list[str]:
     return out
 
 
-def _expand_one(spec: str) -> list[str]:
+def _expand_one(spec: str, passed_over: list[str]) -> list[str]:
     if spec == STDIN:
         return [STDIN]
     if os.path.isdir(spec):
-        return dir_files(spec)
+        return dir_files(spec, passed_over)
     if os.path.exists(spec):
         check_readable(spec)
         return [spec]
@@ -41,19 +50,24 @@ def _expand_one(spec: str) -> list[str]:
         if matches:
             files: list[str] = []
             for match in matches:
-                files.extend(dir_files(match) if os.path.isdir(match) else [check_readable(match)])
+                files.extend(dir_files(match, passed_over) if os.path.isdir(match)
+                             else [check_readable(match)])
             return files
     raise UsageError(f"no such file or directory: {spec}")
 
 
-def dir_files(directory: str) -> list[str]:
-    """Every non-hidden file below `directory`, sorted; InputError if there is none."""
+def dir_files(directory: str, passed_over: list[str] | None = None) -> list[str]:
+    """Every non-hidden log file below `directory`, sorted; InputError if there is none."""
     files: list[str] = []
     for root, dirs, names in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        files.extend(
-            check_readable(os.path.join(root, n)) for n in sorted(names) if not n.startswith(".")
-        )
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+        for name in sorted(n for n in names if not n.startswith(".")):
+            path = os.path.join(root, name)
+            if os.path.splitext(name)[1].lower() in NOT_LOGS:
+                if passed_over is not None:
+                    passed_over.append(path)
+                continue
+            files.append(check_readable(path))
     if not files:
         raise InputError(f"no files in directory: {directory}")
     return files
