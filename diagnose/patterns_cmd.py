@@ -5,9 +5,10 @@ from __future__ import annotations
 from .console import make_console
 from .errors import UsageError
 from .exit_codes import ExitCode
-from .patterns import PatternsResult, rule_skeleton, suggest_rule_id
+from .patterns import PatternsResult
 from .pipeline import AnalyzeOptions, analyze
 from .rulepack.model import RuleSet
+from .skeleton import rule_skeleton, suggest_rule_id
 
 
 def print_patterns(

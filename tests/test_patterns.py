@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from diagnose.masking import mask
-from diagnose.patterns import Template, TemplateMiner, rule_skeleton, suggest_rule_id
+from diagnose.patterns import Template, TemplateMiner
 from diagnose.rulepack import load_rule_packs, selftest
 from diagnose.rulepack.regex_safety import compile_checked
+from diagnose.skeleton import rule_skeleton, suggest_rule_id
 
 DATA = Path(__file__).parent / "data" / "patterns"
 # Staging loguru text format (netra.md §4.4): time | LEVEL | module:function:line | message
