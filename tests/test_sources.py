@@ -403,11 +403,14 @@ def test_parallel_workers_match_serial_reader(tmp_path):
     stats = ParseStats()
     ctx = SourceContext(path, stats, Prefilter(LITERALS), UTC)
     pool = WorkerPool()
+    seen: list[int] = []
     try:
-        parallel = list(read_jsonl_parallel(path, ctx, pool, None, 0, span=64 << 10))
+        parallel = list(read_jsonl_parallel(path, ctx, pool, seen.append, 0, span=64 << 10))
     finally:
         pool.close()
     assert not pool.broken
+    # the progress bar moves forward range by range and ends at the file size
+    assert seen == sorted(seen) and len(seen) > 2 and seen[-1] == os.path.getsize(path)
     assert [(r.line, r.insert_id) for r in parallel] == [(r.line, r.insert_id) for r in serial]
     assert (stats.records_read, stats.ignored, reasons(stats)) == (
         serial_stats.records_read, serial_stats.ignored, reasons(serial_stats)

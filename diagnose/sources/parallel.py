@@ -105,7 +105,7 @@ def read_jsonl_parallel(
     """Same records, order, line numbers and counts as jsonl.read_jsonl, over worker processes."""
     ranges = split_points(path, span)
     line = 1
-    for index, result in enumerate(_results(path, ranges, ctx, pool)):
+    for range_no, result in enumerate(_results(path, ranges, ctx, pool)):
         for records, newlines, survivors, oversize in result:
             if oversize:
                 ctx.count()
@@ -120,7 +120,7 @@ def read_jsonl_parallel(
                     yield record
             line += newlines
         if progress is not None:
-            progress(base + ranges[index][1])
+            progress(base + ranges[range_no][1])
 
 
 def _results(
