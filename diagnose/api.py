@@ -37,6 +37,7 @@ class ReportRequest:
     patterns: bool = False
     quiet_exit: bool = False  # the scheduled report exits 0 whenever the page was written
     also: list[str] = field(default_factory=list)  # extra outputs, "FORMAT=PATH"
+    history: list[Path] = field(default_factory=list)  # earlier JSON reports, for the trend
 
     def extra_outputs(self) -> list[tuple[ReportFormat, Path]]:
         """`--also json=r.json --also junit=r.xml`: more formats from the same single run."""
@@ -74,9 +75,9 @@ class ReportRequest:
                 raise UsageError("--step-summary needs $GITHUB_STEP_SUMMARY (set by GitHub Actions)")
         if self.output is not None and self.output.is_dir():
             raise UsageError(f"--output {self.output} is a directory")
-        for path in self.baseline:
+        for path in [*self.baseline, *self.history]:
             if not path.exists():
-                raise UsageError(f"--baseline: no such file: {path}")
+                raise UsageError(f"no such file: {path}")
 
 
 def load_rules(extra: list[Path], builtin: bool = True) -> RuleSet:
@@ -131,7 +132,7 @@ def _finish(report, ruleset, request: ReportRequest, elapsed: float, paths) -> E
     emit_report(
         report, request.fmt, output=request.output, baseline=baseline, elapsed=elapsed,
         step_summary=request.step_summary, annotations=request.annotations,
-        also=request.extra_outputs(),
+        also=request.extra_outputs(), history=_history(request.history),
     )
     code = report.exit_code(request.fail_on_classes())
     if code == ExitCode.NO_INPUT:
@@ -161,6 +162,14 @@ def _baseline(report, ruleset, request: ReportRequest, paths):
     diff = diff_against(report, previous)
     report.sections["baseline"] = diff
     return diff
+
+
+def _history(paths: list[Path]) -> list[dict]:
+    """Earlier JSON reports, oldest first (by their window end), for the trend chart."""
+    from .baseline import load_baseline
+
+    docs = [load_baseline(p) for p in paths]
+    return sorted(docs, key=lambda d: str((d.get("provenance") or {}).get("window_end") or ""))
 
 
 def _is_json_report(path: Path) -> bool:

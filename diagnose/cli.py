@@ -176,6 +176,10 @@ def report(
     ] = Path("diagnose-report.html"),
     baseline: BaselineOpt = None,
     also: AlsoOpt = None,
+    history: Annotated[
+        list[Path] | None,
+        typer.Option("--history", help="Earlier JSON reports, for the trend chart (repeatable)."),
+    ] = None,
     rules: RulesOpt = None,
     no_builtin_rules: NoBuiltinOpt = False,
     tz: TzOpt = "UTC",
@@ -186,7 +190,7 @@ def report(
     if bool(paths) == bool(project):
         raise UsageError("give log files or --project, not both or neither")
     request = api.ReportRequest(fmt=fmt, output=output, baseline=baseline or [], quiet_exit=True,
-                                also=also or [])
+                                also=also or [], history=history or [])
     if project:
         code = api.run_pull(
             api.PullRequest(project=project, since=since, until=until,

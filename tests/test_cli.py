@@ -196,3 +196,15 @@ def test_stdin_gives_the_same_findings_as_the_file():
     doc = json.loads(piped.stdout)
     assert [f["fingerprint"] for f in doc["findings"]] == ["routing-unknown-type:execute_agent"]
     assert doc["findings"][0]["evidence"][1]["provenance"] == "<stdin>:6"
+
+
+def test_report_history_draws_the_trend_over_earlier_runs(run_cli, tmp_path):
+    earlier = tmp_path / "earlier.json"
+    run_cli("analyze", UNKNOWN_TYPE_LOG, "-f", "json", "-o", earlier)
+    page = tmp_path / "r.html"
+    result = run_cli("report", "samples/healthy-run.jsonl", "--history", earlier, "-o", page)
+    assert result.code == 0, result.err
+    html = page.read_text(encoding="utf-8")
+    assert "Trend over previous runs" in html and html.count("<svg") == 2
+    missing = run_cli("report", "samples/healthy-run.jsonl", "--history", tmp_path / "nope.json")
+    assert missing.code == 2 and missing.err.startswith("diagnose: error: no such file:")

@@ -24,7 +24,9 @@ class ReportFormat(StrEnum):
     junit = "junit"
 
 
-def render_text(report: Report, fmt: ReportFormat, *, baseline=None, elapsed=None) -> str:
+def render_text(
+    report: Report, fmt: ReportFormat, *, baseline=None, elapsed=None, history=None
+) -> str:
     """The report as a string in `fmt` (terminal: plain text, no colour)."""
     if fmt is ReportFormat.json:
         from .json import render_json
@@ -37,7 +39,7 @@ def render_text(report: Report, fmt: ReportFormat, *, baseline=None, elapsed=Non
     if fmt is ReportFormat.html:
         from .html import render_html
 
-        return render_html(report, baseline=baseline)
+        return render_html(report, baseline=baseline, history=history)
     if fmt is ReportFormat.junit:
         from .junit import render_junit
 
@@ -57,19 +59,21 @@ def emit_report(
     step_summary: bool = False,
     annotations: bool = False,
     also: list[tuple[ReportFormat, Path]] = (),
+    history: list[dict] | None = None,
     stdout=None,
 ) -> None:
     """Write the report to `output` or stdout; optionally the GitHub step summary and annotations."""
     if fmt is ReportFormat.terminal and output is None:
         _terminal(report, stdout, elapsed)
     else:
-        text = render_text(report, fmt, baseline=baseline, elapsed=elapsed)
+        text = render_text(report, fmt, baseline=baseline, elapsed=elapsed, history=history)
         if output is None:
             (stdout or _stdout()).write(text)
         else:
             _write(output, text)
     for extra_fmt, extra_path in also:
-        _write(extra_path, render_text(report, extra_fmt, baseline=baseline, elapsed=elapsed))
+        _write(extra_path, render_text(report, extra_fmt, baseline=baseline, elapsed=elapsed,
+                                       history=history))
     if step_summary:
         _append_step_summary(report, baseline)
     if annotations:
