@@ -8,6 +8,7 @@ own, and it says that the server logs show no cause.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -74,48 +75,54 @@ def classify_connection(
 
 
 def _evaluate(rule: FindingRule, conn: Connection, log_end: datetime) -> tuple[list[Hit], bool]:
-    """Returns the hits, and whether some trigger could not be decided before the logs end."""
+    """Returns the hits, and whether some trigger could not be decided before the logs end.
+
+    Work per trigger is a binary search plus its window, never a scan of the whole timeline, so
+    a connection with thousands of events cannot make classification quadratic.
+    """
     when = rule.when
     window = timedelta(seconds=when.window_seconds)
     triggers = [e for e in conn.events if e.kind in when.trigger]
     if not triggers:
         return [], False
-    hits: list[Hit] = []
+    if when.type == "presence":
+        return _first_per_key(_presence_hits(rule, conn, triggers)), False
+    if when.type == "unexplained":
+        return [_hit(rule, conn, triggers[0])], False
+    times = [e.ts for e in conn.events]
     undecided = False
     for trigger in triggers:
-        if when.type == "presence":
-            if _presence_holds(rule, conn, trigger):
-                hits.append(_hit(rule, conn, trigger))
-        elif when.type == "unexplained":
-            hits.append(_hit(rule, conn, trigger))
-        else:
-            after = [e for e in conn.events if trigger.ts <= e.ts <= trigger.ts + window]
-            seen = [k for k in when.expect if any(e.kind == k for e in after)]
-            missing = [k for k in when.expect if k not in seen]
-            # absence: any expected kind will do. incomplete: the run is over only when the
-            # last expected kind shows up (the ones between are DEBUG lines, often not exported).
-            complete = bool(seen) if when.type == "absence" else when.expect[-1] in seen
-            if complete:
-                continue
-            if not _window_closed(conn, trigger, window, log_end):
-                undecided = True
-                continue
-            hit = _hit(rule, conn, trigger)
-            hit.values["missing"] = ", ".join(k.split(".", 1)[-1] for k in missing)
-            hit.values["seen"] = ", ".join(k.split(".", 1)[-1] for k in seen) or "none"
-            hits.append(hit)
-        if hits and when.type != "presence":
-            break  # one hit per rule and connection says it all
-    return hits[:1] if when.type != "presence" else _first_per_key(hits), undecided
+        lo = bisect_left(times, trigger.ts)
+        hi = bisect_right(times, trigger.ts + window)
+        kinds = {e.kind for e in conn.events[lo:hi]}
+        seen = [k for k in when.expect if k in kinds]
+        missing = [k for k in when.expect if k not in kinds]
+        # absence: any expected kind will do. incomplete: the run is over only when the
+        # last expected kind shows up (the ones between are DEBUG lines, often not exported).
+        complete = bool(seen) if when.type == "absence" else when.expect[-1] in kinds
+        if complete:
+            continue
+        if not _window_closed(conn, trigger, window, log_end):
+            undecided = True
+            continue
+        hit = _hit(rule, conn, trigger)
+        hit.values["missing"] = ", ".join(k.split(".", 1)[-1] for k in missing)
+        hit.values["seen"] = ", ".join(k.split(".", 1)[-1] for k in seen) or "none"
+        return [hit], undecided  # one hit per rule and connection says it all
+    return [], undecided
 
 
-def _presence_holds(rule: FindingRule, conn: Connection, trigger: Event) -> bool:
+def _presence_hits(rule: FindingRule, conn: Connection, triggers: list[Event]) -> list[Hit]:
+    """Triggers that count: none of `unless` on the connection, none of `before_any` before."""
     when = rule.when
-    if when.before_any and any(
-        e.kind in when.before_any and e.ts < trigger.ts for e in conn.events
-    ):
-        return False
-    return not (when.unless and any(e.kind in when.unless for e in conn.events))
+    if when.unless and any(e.kind in when.unless for e in conn.events):
+        return []
+    first_before = min(
+        (e.ts for e in conn.events if e.kind in when.before_any), default=None
+    )
+    return [
+        _hit(rule, conn, t) for t in triggers if first_before is None or t.ts <= first_before
+    ]
 
 
 def _window_closed(
