@@ -14,10 +14,13 @@ import pytest
 from diagnose.errors import InputError, UsageError
 from diagnose.model import ParseStats
 from diagnose.sources import Prefilter, expand_inputs, read_records
+from diagnose.sources import text as text_module
 from diagnose.sources.context import SourceContext
 from diagnose.sources.jsonl import read_jsonl
 from diagnose.sources.parallel import WorkerPool, read_jsonl_parallel
-from diagnose.sources.stream import ByteCounter, Input
+from diagnose.sources.stream import ByteCounter, Input, LineBlocks
+from diagnose.sources.text import read_blocks, read_text
+from diagnose.sources.textparallel import read_text_parallel, scan_text_range, text_ranges
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "sources")
 LITERALS = [
@@ -580,3 +583,149 @@ def test_directories_pass_over_docs_and_code_but_named_files_are_read(tmp_path):
     assert expand_inputs([str(tmp_path)], passed_over) == [str(tmp_path / "app.log")]
     assert sorted(passed_over) == [str(tmp_path / "README.md"), str(tmp_path / "make.py")]
     assert expand_inputs([str(tmp_path / "README.md")]) == [str(tmp_path / "README.md")]
+
+
+# --- plain text in bulk: planned blocks and worker ranges ----------------------------------
+
+NOISE = "2025-09-08 16:50:{:02d}.{:03d} | INFO     | app.noise:tick:1 | GET /health 200\n"
+
+
+def _noise(n: int, start: int = 0) -> str:
+    return "".join(NOISE.format((start + i) // 1000 % 60, (start + i) % 1000) for i in range(n))
+
+
+def _text_file(path, noise: int = 1000) -> None:
+    """Lines the bulk planner must not skip, each between runs of plain noise lines."""
+    parts = [
+        "preamble line before any stamp\n",  # line 1: a record of its own, irrelevant
+        "preamble TimeoutError\n",  # line 2: relevant, no time yet
+        _noise(noise),
+        "2025-09-08 16:51:00.000 | ERROR    | app.ws:loop:9 | Error in loop\n",
+        "Traceback (most recent call last):\n",
+        "asyncio.exceptions.TimeoutError\n",  # a hit on a folded line makes the record relevant
+        _noise(noise, 1000),
+        "2025-09-08 16:52:00 XYZ | noise with an unknown zone word\n",  # unparsed, though noise
+        _noise(noise, 2000),
+        "[INFO] Pipeline event: ping\n",  # an unstamped record start, relevant
+        "bare TimeoutError after a stamp\n",  # takes the time of the stamped line before it
+        _noise(noise, 3000),
+        "2025-09-08 16:53:00.000 | INFO     | app.x:y:1 | Time<red>outError</red> tagged\n",
+        "2025-09-08 16:53:01.000 | INFO     | app.x:y:1 | MessageRouter detected unknown"
+        " message type: execute_agent\n",
+        _noise(noise, 4000),
+    ]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("".join(parts))
+
+
+def _read_text_file(path, literals=LITERALS):
+    stats = ParseStats()
+    ctx = SourceContext(path, stats, Prefilter(literals), UTC)
+    with open(path, "rb") as f:
+        records = list(read_text(Input(ByteCounter(f, None, 0)), ctx))
+    return records, stats, ctx
+
+
+def _rows(records):
+    return [(r.line, r.timestamp, r.severity, r.text, r.fields) for r in records]
+
+
+def test_planned_text_blocks_read_exactly_as_line_by_line(tmp_path, monkeypatch):
+    path = str(tmp_path / "mixed.log")
+    _text_file(path)
+    assert os.path.getsize(path) > text_module.PLAN_MIN
+    records, stats, ctx = _read_text_file(path)
+    n = 1000
+    assert _rows(records) == [
+        (2, None, None, "preamble TimeoutError", {}),
+        (n + 3, utc(2025, 9, 8, 16, 51), "ERROR",
+         "Error in loop\nTraceback (most recent call last):\nasyncio.exceptions.TimeoutError",
+         {"logger": "app.ws", "module": "app.ws"}),
+        (3 * n + 7, utc(2025, 9, 8, 16, 50, 2, 999000), "INFO", "[INFO] Pipeline event: ping", {}),
+        (3 * n + 8, utc(2025, 9, 8, 16, 50, 2, 999000), None, "bare TimeoutError after a stamp", {}),
+        (4 * n + 10, utc(2025, 9, 8, 16, 53, 1), "INFO",
+         "MessageRouter detected unknown message type: execute_agent",
+         {"logger": "app.x", "module": "app.x"}),
+    ]
+    assert reasons(stats) == [
+        ("mixed.log", 2 * n + 6, "unknown time zone 'XYZ' after '2025-09-08 16:52:00'")
+    ]
+    # 2 preamble lines, 5 * n noise lines, 6 stamped or unstamped others (traceback folded)
+    assert stats.records_read == 5 * n + 8 == ctx.read
+    assert stats.ignored == stats.records_read - len(records) - 1
+    assert (ctx.naive, ctx.aware) == (4, 0)
+
+    monkeypatch.setattr(text_module, "PLAN_MIN", 1 << 40)  # every line through the slow path
+    slow, slow_stats, slow_ctx = _read_text_file(path)
+    assert _rows(slow) == _rows(records)
+    assert (slow_stats, slow_ctx.naive) == (stats, ctx.naive)
+
+
+def test_text_ranges_start_at_records_and_match_the_serial_reader(tmp_path, monkeypatch):
+    path = str(tmp_path / "big.log")
+    _text_file(path, noise=3000)
+    with open(path, "ab") as f:  # ESC: hits on cleaned text (per block), as the serial reader
+        f.write(b"2025-09-08 16:54:00.000 | \x1b[31mERROR\x1b[0m | Time\x1b[1moutError\n")
+        f.write(_noise(3000, 5000).encode())
+    block = 1 << 17
+    size = os.path.getsize(path)
+    serial_stats = ParseStats()
+    serial_ctx = SourceContext(path, serial_stats, Prefilter(LITERALS), UTC)
+    with open(path, "rb") as f:
+        source = Input(ByteCounter(f, None, 0))
+        source.peek_content()
+        serial = list(read_blocks(LineBlocks(source, block), serial_ctx))
+
+    monkeypatch.setattr("diagnose.sources.parallel.MIN_SIZE", 0)
+    stats = ParseStats()
+    ctx = SourceContext(path, stats, Prefilter(LITERALS), UTC)
+    ranges = text_ranges(path, size, ctx, span=block, block=block)
+    assert ranges is not None and len(ranges) == size // block + 1
+    with open(path, "rb") as f:
+        blob = f.read()
+    assert all(NOISE[:4] == blob[s : s + 4].decode() and blob[s - 1] == 10 for s, _ in ranges[1:])
+
+    def in_process(path, ranges, ctx, pool):
+        for start, end in ranges:
+            yield scan_text_range(path, ctx.source, start, end, ctx.prefilter, UTC, block)
+
+    monkeypatch.setattr("diagnose.sources.textparallel._results", in_process)
+    parallel = list(read_text_parallel(path, ranges, ctx, None, None, 0))
+    assert _rows(parallel) == _rows(serial) and len(serial) == 6
+    assert (stats, ctx.naive, ctx.aware) == (serial_stats, serial_ctx.naive, serial_ctx.aware)
+
+
+def test_big_text_file_is_read_by_workers_like_the_serial_reader(tmp_path, monkeypatch):
+    path = str(tmp_path / "big.log")
+    _text_file(path, noise=60000)  # ~18 MB: three 8 MiB-aligned ranges
+    serial, serial_stats, serial_ctx = _read_text_file(path)
+    monkeypatch.setattr("diagnose.sources.parallel.MIN_SIZE", 0)
+    monkeypatch.setattr("diagnose.sources.textparallel.RANGE", 8 << 20)
+    stats = ParseStats()
+    ctx = SourceContext(path, stats, Prefilter(LITERALS), UTC)
+    ranges = text_ranges(path, os.path.getsize(path), ctx, span=8 << 20)
+    assert ranges is not None and len(ranges) == 3
+    pool = WorkerPool()
+    try:
+        parallel = list(read_text_parallel(path, ranges, ctx, pool, None, 0))
+    finally:
+        pool.close()
+    assert not pool.broken
+    assert _rows(parallel) == _rows(serial) and len(serial) == 5
+    assert (stats, ctx.naive) == (serial_stats, serial_ctx.naive)
+    assert stats.records_read == 5 * 60000 + 8
+
+
+def test_text_ranges_never_start_at_a_line_that_is_not_a_record_start(tmp_path, monkeypatch):
+    # A NUL line or a bare line after a boundary would change what the next bare line borrows
+    # (last_stamp) if a worker started there: such boundaries are passed over.
+    monkeypatch.setattr("diagnose.sources.parallel.MIN_SIZE", 0)
+    path = str(tmp_path / "nul.log")
+    lines = [b"2025-09-08 23:00:00.000 | INFO | a:b:1 | start"]
+    for i in range(8000):
+        lines.append(b"2025-09-08 23:00:00.%03d | INFO | a:b:1 | b\x00n" % (i % 1000))
+        lines.append(b"bare TimeoutError line")
+    with open(path, "wb") as f:
+        f.write(b"\n".join(lines) + b"\n")
+    ctx = SourceContext(path, ParseStats(), Prefilter(LITERALS), UTC)
+    assert text_ranges(path, os.path.getsize(path), ctx, span=1 << 17, block=1 << 17) is None

@@ -24,6 +24,7 @@ from .prefilter import Prefilter
 from .sniff import Format, sniff
 from .stream import ByteCounter, Input, open_path
 from .text import read_text
+from .textparallel import read_text_parallel, text_ranges
 
 STDIN_NAME = "<stdin>"
 
@@ -108,6 +109,11 @@ class _Opened:
                 return read_pretty(source, ctx, indent, array=array)
             return read_json_stream(source, ctx, array=array)
         if fmt is Format.TEXT:
+            size = os.path.getsize(self.path) if self.path != STDIN else 0
+            ranges = None if source.compressed else text_ranges(self.path, size, ctx)
+            if ranges is not None:
+                self.size = size
+                return read_text_parallel(self.path, ranges, ctx, self.pool, self.progress, self.base)
             return read_text(source, ctx)
         return _special(fmt, source, ctx)
 

@@ -4,6 +4,11 @@ A line that starts with a time stamp starts a record; the lines after it that do
 traceback, the message line of a Console copy-paste pair, a multi-line message) are folded into
 it. Lines before the first stamped line, and recognised unstamped test-output lines such as
 `[INFO] Pipeline event: ping`, are records of their own without a time.
+
+Big blocks with a prefilter are planned in bulk first (textfast.py): the plain one-line noise
+records are counted without decoding, only the lines that matter go through the line-by-line
+logic below, with the same result. Big files are split across worker processes by
+textparallel.py, which runs `read_blocks` on byte ranges that each start a record.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from .context import SourceContext
 from .stream import Input, LineBlocks
 from .textclean import LineHead, clean, split_head, unstamped_start
 
+Plan = tuple[list[int], list[int], list[int], set[int]]  # see textfast.plan_block
+
 MAX_RECORD_TEXT = 1 << 20  # folded text kept per record; rules read at most 64 KiB of it
+PLAN_MIN = 64 << 10  # blocks this big are planned in bulk (textfast) when numpy is there
 
 
 @dataclass(slots=True)
@@ -32,12 +40,23 @@ class _Pending:
 
 def read_text(source: Input, ctx: SourceContext) -> Iterator[RawRecord]:
     blocks = LineBlocks(source)
+    yield from read_blocks(blocks, ctx)
+    if blocks.truncated_at:
+        ctx.count()
+        ctx.unparsed(blocks.truncated_at, source.error or "input ended early")
+
+
+def read_blocks(blocks: LineBlocks, ctx: SourceContext) -> Iterator[RawRecord]:
+    """The records of a run of line blocks (a whole input, or a byte range starting a record)."""
     folder = _Folder(ctx)
     for data, lo, hi, first, _ in blocks:
         if data is None:
             yield from folder.flush()
             ctx.count()
             ctx.unparsed(first, "line longer than 16 MiB")
+            continue
+        if hi - lo >= PLAN_MIN and (plan := _plan(data, lo, hi, ctx)) is not None:
+            yield from _feed_planned(folder, data, first, plan, ctx)
             continue
         lines = data[lo:hi].split(b"\n")
         if data.endswith(b"\n", lo, hi):
@@ -46,9 +65,35 @@ def read_text(source: Input, ctx: SourceContext) -> Iterator[RawRecord]:
         for i, raw in enumerate(lines):
             yield from folder.feed(raw, first + i, None if hits is None else i in hits)
     yield from folder.flush()
-    if blocks.truncated_at:
-        ctx.count()
-        ctx.unparsed(blocks.truncated_at, source.error or "input ended early")
+
+
+def _plan(data: bytes, lo: int, hi: int, ctx: SourceContext) -> Plan | None:
+    """The lines of data[lo:hi] worth feeding one by one (textfast), or None: feed them all."""
+    prefilter = ctx.prefilter
+    if prefilter is None or data.find(b"\x1b", lo, hi) >= 0 or data.find(b"\x00", lo, hi) >= 0:
+        return None
+    try:
+        from .textfast import plan_block
+    except ImportError:  # numpy missing
+        return None
+    return plan_block(data, lo, hi, prefilter.hit_positions(data, lo, hi))
+
+
+def _feed_planned(
+    folder: _Folder, data: bytes, first: int, plan: Plan, ctx: SourceContext
+) -> Iterator[RawRecord]:
+    """Feed the planned lines; the lines between two of them are ignored one-line records."""
+    lines, starts, ends, hits = plan
+    feed = folder.feed
+    prev = -1
+    for index, start, end in zip(lines, starts, ends, strict=True):
+        skipped = index - prev - 1
+        if skipped:  # plain stamped lines without a hit, each followed by a stamped line
+            yield from folder.flush()
+            ctx.count(skipped)
+            ctx.ignore(skipped)
+        yield from feed(data[start:end], first + index, index in hits)
+        prev = index
 
 
 def _hit_lines(data: bytes, lo: int, hi: int, ctx: SourceContext) -> set[int] | None:
@@ -116,7 +161,8 @@ class _Folder:
         if p.head.zone_word:  # reported even on irrelevant lines: it breaks the whole file
             ctx.unparsed(p.line, f"unknown time zone {p.head.zone_word!r} after {p.head.stamp!r}")
             return
-        text = _join(p) if p.hit is not False else ""
+        split = p.head.split() if p.hit is not False else None
+        text = _join(p, split[2]) if split is not None else ""
         if not self._relevant(p.hit, text):
             ctx.ignore()
             return
@@ -125,7 +171,7 @@ class _Folder:
         except TimestampError as exc:
             ctx.unparsed(p.line, str(exc))
             return
-        severity, logger, _ = p.head.split()
+        severity, logger, _ = split or p.head.split()
         fields = {"logger": logger, "module": logger} if logger else {}
         record = RawRecord(ctx.source, p.line, ts, severity, text, fields)
         yield ctx.stamped(record, naive)
@@ -158,8 +204,7 @@ class _Folder:
         return prefilter.match_text(text) if hit is None else hit
 
 
-def _join(p: _Pending) -> str:
-    message = p.head.split()[2]
+def _join(p: _Pending, message: str) -> str:
     parts = [message, *p.parts] if message.strip() else p.parts
     text = "\n".join(parts).rstrip()
     if p.dropped:

@@ -2,7 +2,8 @@
 
 Started by parallel.py as `python -c "from diagnose.sources.worker import main; main()"`; reads
 pickled (path, start, end, prefilter, default_tz) tasks on stdin and writes one pickled
-RangeResult per task on stdout, in order, until stdin closes.
+RangeResult per task on stdout, in order, until stdin closes. Tasks starting with b"text" are
+plain-text ranges (textparallel.py).
 """
 
 from __future__ import annotations
@@ -54,6 +55,15 @@ class _Bounded:
         return data
 
 
+def _run(task: tuple) -> object:
+    """A JSONL range task, or (b"text", …) for textparallel.scan_text_range."""
+    if task[0] == b"text":  # paths are str, so no JSONL task starts so
+        from .textparallel import scan_text_range  # imports parallel.py, which imports this
+
+        return scan_text_range(*task[1:])
+    return scan_range(*task)
+
+
 def main() -> None:
     """Serve tasks until stdin closes; any failure just ends the worker (the parent falls back)."""
     tasks, results = sys.stdin.buffer, sys.stdout.buffer
@@ -63,7 +73,7 @@ def main() -> None:
                 task = pickle.load(tasks)
             except EOFError:
                 return
-            pickle.dump(scan_range(*task), results, pickle.HIGHEST_PROTOCOL)
+            pickle.dump(_run(task), results, pickle.HIGHEST_PROTOCOL)
             results.flush()
     except (KeyboardInterrupt, OSError):
         sys.exit(1)

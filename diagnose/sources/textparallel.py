@@ -1,0 +1,191 @@
+"""Large plain-text files: byte ranges read by the two worker processes, merged in order.
+
+Same idea as parallel.py for JSONL, with two extra constraints so the result is exactly the
+serial reader's:
+
+- A range starts at a record start: the first line after a range boundary must be a plain
+  stamped line (textfast's definition) of ordinary length without NUL bytes. Folding
+  (tracebacks) then never crosses ranges, and `last_stamp` (the time a bare line borrows) is
+  set by that first record before any line could borrow it, exactly as in the serial reader.
+- A worker reads its range in the serial reader's own 8 MiB steps, aligned to the file start,
+  so it sees the very same line blocks: whether a block holds ESC (hits found on the cleaned
+  text instead of raw bytes) and when a line counts as longer than 16 MiB do not change.
+
+Workers run text.read_blocks on their range with a local context and send back the relevant
+records (as tuples) and the range's accounting; the main process renumbers lines and books the
+accounting against the input. Files with a BOM or a blank head are read serially.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, tzinfo
+
+from ..errors import InputError
+from ..model import ParseStats, RawRecord
+from .context import SourceContext
+from .parallel import IN_FLIGHT, WorkerPool, can_split
+from .prefilter import Prefilter
+from .stream import _BLANK, BLOCK, LineBlocks
+from .text import read_blocks
+
+RANGE = 2 * BLOCK  # a multiple of BLOCK (ranges start after a serial block boundary); small: the
+# main process waits less for the first result
+_HEAD = 1 << 16  # Input.peek_content reads this much before the first block
+_FIRST_LINE = 1 << 16  # the line starting a range must end within this many bytes
+# textfast's plain line, for one line without its newline.
+_PLAIN = re.compile(rb"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})? (?![A-Z<])")
+
+Row = tuple[int, object, str | None, str, dict[str, str]]  # line, timestamp, severity, text, fields
+# (rows, records read, ignored, first unparsed (line, reason), unparsed total, naive, aware, lines)
+TextRangeResult = tuple[list[Row], int, int, list[tuple[int, str]], int, int, int, int]
+
+
+def text_ranges(
+    path: str, size: int, ctx: SourceContext, span: int = RANGE, block: int = BLOCK
+) -> list[tuple[int, int]] | None:
+    """(start, end) byte ranges each starting a record, or None: read this file serially."""
+    if not can_split(path, size, ctx):
+        return None
+    points = [0]
+    with open(path, "rb") as f:
+        head = f.read(_HEAD)
+        if head.startswith(b"\xef\xbb\xbf") or not head.strip(_BLANK):
+            return None  # the serial reader's blocks would not be aligned to the file start
+        boundary = span
+        while boundary < size:
+            start = _range_start(f, boundary, block)
+            if start is not None and start < size:
+                points.append(start)
+            boundary += span
+    points.append(size)
+    if len(points) < 3:
+        return None
+    return list(zip(points, points[1:], strict=False))
+
+
+def _range_start(f, boundary: int, block: int) -> int | None:
+    """The first line starting in the serial block at `boundary` if it is a plain stamped line."""
+    f.seek(boundary - 1)
+    data = f.read(min(block, 2 * _FIRST_LINE) + 1)  # the byte before the block, then its head
+    offset = 1 if data[:1] == b"\n" else data.find(b"\n", 1) + 1
+    if offset <= 0:  # no line starts near the block's start
+        return None
+    start = boundary - 1 + offset
+    end = data.find(b"\n", offset, offset + _FIRST_LINE)
+    if end < 0:
+        return None
+    if data.find(b"\x00", offset, end) >= 0:  # a NUL line is no record start
+        return None
+    return start if _PLAIN.match(data, offset, end) else None
+
+
+def read_text_parallel(
+    path: str,
+    ranges: list[tuple[int, int]],
+    ctx: SourceContext,
+    pool: WorkerPool,
+    progress: Callable[[int], None] | None,
+    base: int,
+) -> Iterator[RawRecord]:
+    """Same records, order, line numbers and accounting as text.read_text, over worker processes."""
+    line = 1
+    for (_, end), result in zip(ranges, _results(path, ranges, ctx, pool), strict=True):
+        rows, read, ignored, unparsed, unparsed_total, naive, aware, lines = result
+        offset = line - 1
+        ctx.count(read)
+        ctx.ignore(ignored)
+        for at, reason in unparsed:
+            ctx.unparsed(at + offset, reason)
+        ctx.stats.unparsed_total += unparsed_total - len(unparsed)
+        ctx.naive += naive
+        ctx.aware += aware
+        source = ctx.source
+        for at, ts, severity, text, fields in rows:
+            yield RawRecord(source, at + offset, ts, severity, text, fields)  # type: ignore[arg-type]
+        line += lines
+        if progress is not None:
+            progress(base + end)
+
+
+def _results(
+    path: str, ranges: list[tuple[int, int]], ctx: SourceContext, pool: WorkerPool
+) -> Iterator[TextRangeResult]:
+    """Each range's result in order: from the workers while they work, else computed here."""
+    sent = 0
+    for index, (start, end) in enumerate(ranges):
+        result = None
+        if pool.start():
+            try:
+                while sent < len(ranges) and sent < index + IN_FLIGHT:
+                    task = (b"text", path, ctx.source, *ranges[sent], ctx.prefilter, ctx.default_tz)
+                    pool.send(sent % pool.size, task)
+                    sent += 1
+                result = pool.receive(index % pool.size)
+            except (OSError, EOFError, pickle.UnpicklingError):
+                pool.broken = True
+                pool.close()
+        yield result if result is not None else _scan_here(path, start, end, ctx)
+
+
+def _scan_here(path: str, start: int, end: int, ctx: SourceContext) -> TextRangeResult:
+    try:
+        return scan_text_range(path, ctx.source, start, end, ctx.prefilter, ctx.default_tz)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def scan_text_range(
+    path: str,
+    source: str,
+    start: int,
+    end: int,
+    prefilter: Prefilter | None,
+    default_tz: tzinfo = UTC,
+    block: int = BLOCK,
+) -> TextRangeResult:
+    """Read the records of [start, end) (a record start) as the serial reader would.
+
+    Line numbers count from 1 at `start`; the parent shifts them.
+    """
+    stats = ParseStats()
+    ctx = SourceContext(source, stats, prefilter, default_tz)
+    lines = [0]
+    with open(path, "rb", buffering=0) as f:
+        f.seek(start)
+        blocks = _counting(LineBlocks(_Aligned(f, start, end, block), block), lines)  # type: ignore[arg-type]
+        rows = [(r.line, r.timestamp, r.severity, r.text, r.fields) for r in read_blocks(blocks, ctx)]
+    unparsed = [(u.line, u.reason) for u in stats.unparsed]
+    return (
+        rows, ctx.read, stats.ignored, unparsed, stats.unparsed_total, ctx.naive, ctx.aware,
+        lines[0],
+    )
+
+
+def _counting(blocks: Iterable, lines: list[int]) -> Iterator:
+    """Pass the blocks through, adding up their lines (a skipped over-long line is one)."""
+    for item in blocks:
+        lines[0] += item[4] if item[0] is not None else 1
+        yield item
+
+
+class _Aligned:
+    """A file range read in steps that never cross a multiple of `block` (as the serial reads)."""
+
+    error: str | None = None
+
+    def __init__(self, f, pos: int, end: int, block: int) -> None:
+        self.f, self.pos, self.end, self.block = f, pos, end, block
+
+    def read(self, n: int) -> bytes:
+        stop = min(self.end, (self.pos // self.block + 1) * self.block, self.pos + n)
+        parts: list[bytes] = []
+        while self.pos < stop:
+            data = self.f.read(stop - self.pos)
+            if not data:
+                break
+            parts.append(data)
+            self.pos += len(data)
+        return b"".join(parts)
