@@ -18,12 +18,15 @@ import pickle
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from ..errors import InputError
 from ..model import RawRecord
 from .context import SourceContext
 from .jsonl import account
 from .worker import RangeResult, scan_range
+
+T = TypeVar("T")
 
 MIN_SIZE = 64 << 20  # below this, starting workers costs more than it saves
 RANGE = 32 << 20  # per task: small enough that in-flight results stay small
@@ -126,27 +129,40 @@ def read_jsonl_parallel(
 def _results(
     path: str, ranges: list[tuple[int, int]], ctx: SourceContext, pool: WorkerPool
 ) -> Iterator[RangeResult]:
-    """Each range's result in order: from the workers while they work, else computed here."""
+    return ordered_results(
+        path, ranges, pool,
+        task=lambda start, end: (path, start, end, ctx.prefilter, ctx.default_tz),
+        scan_here=lambda start, end: scan_range(path, start, end, ctx.prefilter, ctx.default_tz),
+    )
+
+
+def ordered_results(
+    path: str,
+    ranges: list[tuple[int, int]],
+    pool: WorkerPool,
+    task: Callable[[int, int], tuple],
+    scan_here: Callable[[int, int], T],
+) -> Iterator[T]:
+    """Each range's result in order: from the workers while they work (up to IN_FLIGHT
+    ranges ahead), else — no pool, or a broken worker — computed here in-process."""
     sent = 0
     for index, (start, end) in enumerate(ranges):
         result = None
         if pool.start():
             try:
                 while sent < len(ranges) and sent < index + IN_FLIGHT:
-                    pool.send(sent % pool.size, (path, *ranges[sent], ctx.prefilter, ctx.default_tz))
+                    pool.send(sent % pool.size, task(*ranges[sent]))
                     sent += 1
                 result = pool.receive(index % pool.size)
             except (OSError, EOFError, pickle.UnpicklingError):
                 pool.broken = True
                 pool.close()
-        yield result if result is not None else _scan_here(path, start, end, ctx)
-
-
-def _scan_here(path: str, start: int, end: int, ctx: SourceContext) -> RangeResult:
-    try:
-        return scan_range(path, start, end, ctx.prefilter, ctx.default_tz)
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+        if result is None:
+            try:
+                result = scan_here(start, end)
+            except OSError as exc:
+                raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+        yield result
 
 
 def split_points(path: str, span: int = RANGE) -> list[tuple[int, int]]:

@@ -18,15 +18,13 @@ accounting against the input. Files with a BOM or a blank head are read serially
 
 from __future__ import annotations
 
-import pickle
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, tzinfo
 
-from ..errors import InputError
 from ..model import ParseStats, RawRecord
 from .context import SourceContext
-from .parallel import IN_FLIGHT, WorkerPool, can_split
+from .parallel import WorkerPool, can_split, ordered_results
 from .prefilter import Prefilter
 from .stream import _BLANK, BLOCK, LineBlocks
 from .text import read_blocks
@@ -113,28 +111,13 @@ def read_text_parallel(
 def _results(
     path: str, ranges: list[tuple[int, int]], ctx: SourceContext, pool: WorkerPool
 ) -> Iterator[TextRangeResult]:
-    """Each range's result in order: from the workers while they work, else computed here."""
-    sent = 0
-    for index, (start, end) in enumerate(ranges):
-        result = None
-        if pool.start():
-            try:
-                while sent < len(ranges) and sent < index + IN_FLIGHT:
-                    task = (b"text", path, ctx.source, *ranges[sent], ctx.prefilter, ctx.default_tz)
-                    pool.send(sent % pool.size, task)
-                    sent += 1
-                result = pool.receive(index % pool.size)
-            except (OSError, EOFError, pickle.UnpicklingError):
-                pool.broken = True
-                pool.close()
-        yield result if result is not None else _scan_here(path, start, end, ctx)
-
-
-def _scan_here(path: str, start: int, end: int, ctx: SourceContext) -> TextRangeResult:
-    try:
-        return scan_text_range(path, ctx.source, start, end, ctx.prefilter, ctx.default_tz)
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return ordered_results(
+        path, ranges, pool,
+        task=lambda start, end: (b"text", path, ctx.source, start, end, ctx.prefilter,
+                                 ctx.default_tz),
+        scan_here=lambda start, end: scan_text_range(path, ctx.source, start, end,
+                                                     ctx.prefilter, ctx.default_tz),
+    )
 
 
 def scan_text_range(
