@@ -26,12 +26,13 @@ SAMPLES = {
     "loguru-text.log": (1, None),
     "cloud-run-stdout.jsonl": (1, None),
 }
-FORMATS = {"json": "json", "terminal": "txt", "markdown": "md"}
+FORMATS = {"json": "json", "terminal": "txt", "markdown": "md", "junit": "xml", "html": "html"}
 
 
 def _normalize(text: str) -> str:
     """Wall-clock values are the only thing allowed to differ between runs."""
     text = re.sub(r"elapsed: [0-9.]+s", "elapsed: <s>", text)
+    text = re.sub(r'(<testsuite [^>]* time=")[0-9.]+"', r'\1<s>"', text)  # JUnit
     return re.sub(r"(?i)(elapsed[^0-9|]*)[0-9]+\.[0-9]+ ?s", r"\1<s>", text)
 
 
