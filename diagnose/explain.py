@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 from rich.table import Table
 from rich.text import Text
 
-from .classify import ConnectionVerdict
+from .classify import ConnectionVerdict, render_template
 from .console import make_console
 from .errors import UsageError
 from .exit_codes import ExitCode
@@ -41,11 +43,14 @@ def explain_connection(
 def _timeline(verdict: ConnectionVerdict) -> Table:
     conn = verdict.connection
     ids = "; ".join(f"{k}={', '.join(sorted(v))}" for k, v in sorted(conn.ids.items()))
+    sources = sorted({e.provenance.rpartition(":")[0] for e in conn.events} - {""})
     label = CLASS_LABELS.get(verdict.outcome, verdict.outcome)
     table = Table(title=f"{clean(conn.key)} — {label}", title_justify="left",
-                  caption=clean(ids), caption_justify="left")
-    for column in ("Time (UTC)", "Event", "Where", "Line"):
-        table.add_column(column, overflow="fold")
+                  caption=f"{clean(ids)}\nfrom: {clean(', '.join(sources))}", caption_justify="left")
+    table.add_column("Time (UTC)", no_wrap=True)
+    table.add_column("Event", no_wrap=True)
+    table.add_column("Where", no_wrap=True)  # file name:line (full paths in the caption)
+    table.add_column("Line", overflow="fold", ratio=1)
     flagged = {id(h.trigger) for h in verdict.causes + verdict.symptoms}
     flagged |= {id(e) for h in verdict.causes for e in h.related}
     for event in conn.events:
@@ -53,9 +58,10 @@ def _timeline(verdict: ConnectionVerdict) -> Table:
         table.add_row(
             event.ts.strftime("%H:%M:%S.%f")[:-3],
             Text(event.kind, style=style),
-            Text(clean(event.provenance), style="cyan"),
+            Text(clean(os.path.basename(event.provenance)), style="cyan"),
             Text(clean(event.text)),
         )
     for hit in verdict.causes:
-        table.add_row("", Text("→ cause", style="bold red"), "", Text(clean(hit.rule.title)))
+        title = render_template(hit.rule.title, hit.values)
+        table.add_row("", Text("→ cause", style="bold red"), "", Text(clean(title)))
     return table
