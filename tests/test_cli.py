@@ -87,7 +87,8 @@ def test_explain_prints_the_timeline(run_cli):
     assert "router.unknown_type" in result.out and "router.unknown_ack" in result.out
     assert "connection.closed" in result.out
     assert "routing-unknown-type.log:6" in result.out  # where each line is
-    assert "Unknown message type 'execute_agent' acked" in result.out  # the cause, filled in
+    assert "→ cause" in result.out and "'execute_agent'" in result.out  # filled in
+    assert "{message_type}" not in result.out
 
 
 def test_explain_unknown_connection_is_a_usage_error(run_cli):
