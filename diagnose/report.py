@@ -120,6 +120,13 @@ class Report:
                     f"No root cause in these logs: {n} connection(s) timed out with no server "
                     "evidence (server logs may be missing)."
                 )
+            open_runs = sum(1 for o in self.outcomes if o.outcome == "in_progress")
+            if open_runs:
+                return (
+                    f"No failure found yet: {open_runs} of {len(self.outcomes)} connection(s) "
+                    "were still inside a rule window when the logs end (export a longer window "
+                    "to judge them)."
+                )
             return f"Healthy: {len(self.outcomes)} connection(s), no failures found."
         top = self.causes[0]
         more = len(self.causes) - 1

@@ -211,3 +211,14 @@ def test_report_history_draws_the_trend_over_earlier_runs(run_cli, tmp_path):
     assert "Trend over previous runs" in html and html.count("<svg") == 2
     missing = run_cli("report", "samples/healthy-run.jsonl", "--history", tmp_path / "nope.json")
     assert missing.code == 2 and missing.err.startswith("diagnose: error: no such file:")
+
+
+def test_logs_that_end_inside_a_window_say_in_progress_not_healthy(run_cli, tmp_path):
+    lines = (SCENARIOS / "lifecycle-incomplete.log").read_text(encoding="utf-8").splitlines()
+    cut = next(i for i, ln in enumerate(lines) if "EMISSION SUCCESS: agent_thinking" in ln)
+    log = tmp_path / "cut.log"
+    log.write_text("\n".join(lines[: cut + 1]) + "\n", encoding="utf-8")
+    result = run_cli("analyze", log, "-f", "json")
+    doc = json.loads(result.out)
+    assert (result.code, doc["outcome_counts"]) == (0, {"in_progress": 1})
+    assert doc["verdict"].startswith("No failure found yet: 1 of 1 connection(s) were still")
