@@ -110,7 +110,7 @@ def run_analyze(
     with _progress_bar(paths) as progress:
         options.progress = progress
         report = analyze(paths, ruleset, options)
-    return _finish(report, ruleset, request, time.perf_counter() - started, paths)
+    return _finish(report, ruleset, request, time.perf_counter() - started)
 
 
 def _inputs(specs: list[str]) -> list[str]:
@@ -124,9 +124,9 @@ def _inputs(specs: list[str]) -> list[str]:
     return paths
 
 
-def _finish(report, ruleset, request: ReportRequest, elapsed: float, paths) -> ExitCode:
+def _finish(report, ruleset, request: ReportRequest, elapsed: float) -> ExitCode:
     """Add the optional sections, write the report, and decide the exit code."""
-    baseline = _baseline(report, ruleset, request, paths)
+    baseline = _baseline(report, ruleset, request)
     _add_contrast(report)
     report.provenance.elapsed_seconds = elapsed
     emit_report(
@@ -143,7 +143,7 @@ def _finish(report, ruleset, request: ReportRequest, elapsed: float, paths) -> E
     return code
 
 
-def _baseline(report, ruleset, request: ReportRequest, paths):
+def _baseline(report, ruleset, request: ReportRequest):
     """A previous JSON report, or known-good log exports analyzed now with the same rules."""
     if not request.baseline:
         return None
@@ -255,7 +255,7 @@ def run_pull(pull: PullRequest, *, rules: list[Path], builtin: bool, request: Re
         )
         report = analyze_records(records, ruleset, stats, options,
                                  inputs=[f"cloud-logging:{pull.project}"])
-    return _finish(report, ruleset, request, time.perf_counter() - started, [])
+    return _finish(report, ruleset, request, time.perf_counter() - started)
 
 
 def _say_retry(reason: str, delay: float) -> None:
