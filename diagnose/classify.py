@@ -83,7 +83,7 @@ def _evaluate(rule: FindingRule, conn: Connection, log_end: datetime) -> tuple[l
     when = rule.when
     window = timedelta(seconds=when.window_seconds)
     triggers = [e for e in conn.events if e.kind in when.trigger]
-    if not triggers:
+    if not triggers or not _context_holds(rule, conn):
         return [], False
     if when.type == "presence":
         return _first_per_key(_presence_hits(rule, conn, triggers)), False
@@ -112,11 +112,18 @@ def _evaluate(rule: FindingRule, conn: Connection, log_end: datetime) -> tuple[l
     return [], undecided
 
 
-def _presence_hits(rule: FindingRule, conn: Connection, triggers: list[Event]) -> list[Hit]:
-    """Triggers that count: none of `unless` on the connection, none of `before_any` before."""
+def _context_holds(rule: FindingRule, conn: Connection) -> bool:
+    """`unless`: none of these kinds on the connection; `requires`: at least one of them."""
     when = rule.when
-    if when.unless and any(e.kind in when.unless for e in conn.events):
-        return []
+    kinds = {e.kind for e in conn.events} if when.unless or when.requires else set()
+    if when.unless and kinds & set(when.unless):
+        return False
+    return not when.requires or bool(kinds & set(when.requires))
+
+
+def _presence_hits(rule: FindingRule, conn: Connection, triggers: list[Event]) -> list[Hit]:
+    """Triggers that count: none of `before_any` earlier on the connection."""
+    when = rule.when
     first_before = min(
         (e.ts for e in conn.events if e.kind in when.before_any), default=None
     )

@@ -115,10 +115,12 @@ class Report:
             return "No agent connections found in the input."
         if not self.causes:
             if self.symptoms:
-                n = sum(len(f.connections) for f in self.symptoms)
+                top = self.symptoms[0]
+                more = len(self.symptoms) - 1
+                tail = f" (+{more} more)" if more else ""
                 return (
-                    f"No root cause in these logs: {n} connection(s) timed out with no server "
-                    "evidence (server logs may be missing)."
+                    f"No root cause in these logs: {top.title} — "
+                    f"{len(top.connections)} connection(s){tail}."
                 )
             open_runs = sum(1 for o in self.outcomes if o.outcome == "in_progress")
             if open_runs:

@@ -61,6 +61,7 @@ def _condition(doc: dict, log: IssueLog) -> Condition | None:
         window_seconds=window,
         before_any=list(doc.get("before_any", [])),
         unless=list(doc.get("unless", [])),
+        requires=list(doc.get("requires", [])),
     )
 
 

@@ -46,6 +46,7 @@ class Condition:
     window_seconds: float = 60.0
     before_any: list[str] = field(default_factory=list)
     unless: list[str] = field(default_factory=list)
+    requires: list[str] = field(default_factory=list)  # fires only if one of these kinds occurs
 
 
 @dataclass(slots=True)

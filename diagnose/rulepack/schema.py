@@ -77,6 +77,7 @@ WHEN = {
     "window": Spec("string"),
     "before_any": Spec("strings"),
     "unless": Spec("strings"),
+    "requires": Spec("strings"),
 }
 SCENARIO_EXPECT = {
     "connection": _text(),

@@ -168,7 +168,9 @@ def kind_warnings(rule: FindingRule, emitted: set[str]) -> list[str]:
     when = rule.when
     return [
         f"{display_path(rule.path)}: /when/{part}: no event rule emits {kind!r}"
-        for part, kinds in (("trigger", when.trigger), ("expect", when.expect))
+        for part, kinds in (("trigger", when.trigger), ("expect", when.expect),
+                            ("before_any", when.before_any), ("unless", when.unless),
+                            ("requires", when.requires))
         for kind in kinds
         if kind not in emitted
     ]
