@@ -150,8 +150,9 @@ def _baseline(report, ruleset, request: ReportRequest):
     from .baseline import diff_against, load_baseline
     from .render.json import report_to_dict
 
-    reports = [p for p in request.baseline if _is_json_report(p)]
-    exports = [str(p) for p in request.baseline if not _is_json_report(p)]
+    kinds = {p: _is_json_report(p) for p in request.baseline}
+    reports = [p for p, is_report in kinds.items() if is_report]
+    exports = [str(p) for p, is_report in kinds.items() if not is_report]
     if reports and exports or len(reports) > 1:
         raise UsageError("--baseline takes one JSON report, or one or more log exports")
     if reports:

@@ -108,9 +108,6 @@ class Connection:
     def last_seen(self) -> datetime | None:
         return self.events[-1].ts if self.events else None
 
-    def kinds(self) -> set[str]:
-        return {e.kind for e in self.events}
-
 
 @dataclass(slots=True)
 class Finding:
@@ -155,17 +152,3 @@ class ParseStats:
     unparsed_total: int = 0  # may exceed len(unparsed) when the list is capped
     warnings: list[str] = field(default_factory=list)
     by_source: dict[str, int] = field(default_factory=dict)
-
-    def merge(self, other: ParseStats, cap: int = 200) -> None:
-        self.records_read += other.records_read
-        self.events += other.events
-        self.ignored += other.ignored
-        self.duplicates += other.duplicates
-        self.unparsed_total += other.unparsed_total
-        room = max(0, cap - len(self.unparsed))
-        self.unparsed.extend(other.unparsed[:room])
-        for w in other.warnings:
-            if w not in self.warnings:
-                self.warnings.append(w)
-        for k, v in other.by_source.items():
-            self.by_source[k] = self.by_source.get(k, 0) + v
