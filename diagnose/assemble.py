@@ -23,8 +23,9 @@ MAX_SUGGEST_CHARS = 64
 class FindingCollector:
     """Groups hits by (rule, key) across connections into one Finding each."""
 
-    def __init__(self, known_types: list[str]) -> None:
+    def __init__(self, known_types: list[str], type_fixes: dict[str, str] | None = None) -> None:
         self.known_types = known_types
+        self.type_fixes = type_fixes or {}
         self.groups: dict[tuple[str, str], list[tuple[Hit, list[Event]]]] = {}
         self.seen_routed: set[str] = set()
 
@@ -45,7 +46,7 @@ class FindingCollector:
 
     def findings(self) -> list[Finding]:
         found = [self._finding(rule_key, hits) for rule_key, hits in self.groups.items()]
-        found.sort(key=_impact)
+        found.sort(key=impact)
         return found
 
     def _finding(self, rule_key: tuple[str, str], group: list[tuple[Hit, list[Event]]]) -> Finding:
@@ -57,6 +58,8 @@ class FindingCollector:
         if mtype:
             near = (nearest_types(mtype, self.known_types, self.seen_routed)
                     if len(mtype) <= MAX_SUGGEST_CHARS else [])
+            if mtype in self.type_fixes:  # the fix the team shipped for this very type
+                near = [self.type_fixes[mtype]]
             values["suggestion"] = "' or '".join(near) if near else "a supported type"
         connections = sorted({h.connection.key for h, _ in group})
         triggers = [h.trigger for h, _ in group]
@@ -84,6 +87,7 @@ class FindingCollector:
             attrs={k: v for k, v in values.items() if k in ("message_type", "suggestion",
                                                             "missing", "event", "code")},
             symptoms=symptoms[:MAX_SYMPTOMS],
+            count=len(group),
         )
 
 
@@ -113,9 +117,14 @@ def _symptom_text(text: str, symptoms: list[Event]) -> str:
     return f"{text} ({timeouts} client timeout{'s' if timeouts != 1 else ''} seen in these logs)"
 
 
-def _impact(f: Finding) -> tuple:
+SCOPE_RANK = {"service": 0, "revision": 1, "instance": 2, "run": 3, "connection": 4}
+
+
+def impact(f: Finding) -> tuple:
+    """Causes first; a wider scope before a narrower one (it explains it); then severity."""
     return (
         f.role != "cause",
+        SCOPE_RANK.get(f.scope, 9),
         SEVERITY_ORDER.get(f.severity, 9),
         -len(f.connections),
         f.first_seen,
