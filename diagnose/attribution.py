@@ -100,6 +100,8 @@ def _finding(hit: ScopeHit) -> Finding:
         values.update(event.ids)
         values.update(event.attrs)
     values.update(
+        trigger_text=first.text,
+        related=hit.related[0].text if hit.related else first.text,
         count=str(hit.count),
         scope=rule.scope,
         scope_key=hit.scope_key or f"(unnamed {rule.scope})",
@@ -113,9 +115,10 @@ def _finding(hit: ScopeHit) -> Finding:
     def fill(text: str) -> str:
         return render_template(text, values)
 
-    evidence = [first, *hit.related]
-    if hit.triggers[-1] is not first:
-        evidence.append(hit.triggers[-1])
+    by_kind: dict[str, Event] = {}
+    for event in hit.triggers:
+        by_kind.setdefault(event.kind, event)  # one line per kind of trigger, the first
+    evidence = [*by_kind.values(), *hit.related]
     key = fill(rule.key) if rule.key else hit.scope_key
     return Finding(
         rule_id=rule.id,

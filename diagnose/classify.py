@@ -100,9 +100,8 @@ def trigger_matches(rule: FindingRule, event: Event) -> bool:
     when = rule.when
     if event.kind not in when.trigger:
         return False
-    for name, pattern in when.attrs.items():
-        value = event.attrs.get(name)
-        if value is None or pattern.search(value) is None:
+    for name, pattern in when.attrs.items():  # a missing attr is matched as ""
+        if pattern.search(event.attrs.get(name, "")) is None:
             return False
     return True
 

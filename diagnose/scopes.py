@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .classify import CONNECTION_SCOPES, trigger_matches
+from .classify import CONNECTION_SCOPES, render_template, trigger_matches
 from .model import Event
 from .rulepack.model import FindingRule, RuleSet
 
@@ -58,7 +58,7 @@ class ScopeEvaluator:
             if r.scope not in CONNECTION_SCOPES and r.when.type in ("count", "presence")
         ]
         self.symptom_kinds = ruleset.symptom_kinds
-        self.groups: dict[tuple[str, str], _Group] = {}
+        self.groups: dict[tuple[str, str, str], _Group] = {}
         # evidence kinds: the first event of each kind per scope value, shown with a hit
         self.evidence_kinds = {k for r in self.rules for k in r.evidence_kinds}
         self.evidence: dict[tuple[str, str], dict[str, Event]] = {}
@@ -90,7 +90,9 @@ class ScopeEvaluator:
                 self._count(rule, event)
 
     def _count(self, rule: FindingRule, event: Event) -> None:
-        key = (rule.id, event.ids.get(rule.scope, ""))
+        # grouped by the scope value, and by the rule's key when it has one (per dependency…)
+        sub = render_template(rule.key, {**event.ids, **event.attrs}) if rule.key else ""
+        key = (rule.id, event.ids.get(rule.scope, ""), sub)
         group = self.groups.get(key)
         need = rule.when.at_least if rule.when.type == "count" else 1
         if group is None:
@@ -109,7 +111,7 @@ class ScopeEvaluator:
     def finish(self) -> list[ScopeHit]:
         by_id = {r.id: r for r in self.rules}
         hits = []
-        for (rule_id, scope_key), group in sorted(self.groups.items()):
+        for (rule_id, scope_key, _), group in sorted(self.groups.items()):
             if group.fired_at is None:
                 continue
             rule = by_id[rule_id]

@@ -12,13 +12,13 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..report import OUTCOMES as BUILTIN_CLASSES
 from .builtin import builtin_pack_dirs
 from .event_rules import build_event_rule
 from .finding_rules import build_finding_rule, duration_seconds
 from .issues import IssueLog, RuleIssue, display_path, rule_pack_error
-from ..report import OUTCOMES as BUILTIN_CLASSES
-from .model import EventRule, FindingRule, OutcomeClass, Placement, RulePack, RuleSet
 from .loader_patterns import compile_table
+from .model import EventRule, FindingRule, OutcomeClass, Placement, RulePack, RuleSet
 from .schema import EVENT_RULE, FINDING_RULE, PACK, validate
 from .selftest import check_event_rule
 
