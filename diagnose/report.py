@@ -90,6 +90,15 @@ class Report:
         declared = self.classes.get(cls)
         return getattr(declared, "label", None) or CLASS_LABELS.get(cls, cls)
 
+    def failure_classes(self) -> list[str]:
+        """Cause classes, then symptom classes, as the packs declare them (highest priority
+        first); the built-in list when no pack declares any."""
+        if not self.classes:
+            return [*CAUSE_CLASSES, *SYMPTOM_CLASSES]
+        ranked = sorted(self.classes.values(),
+                        key=lambda c: (c.role != "cause", -c.priority, c.id))  # type: ignore[attr-defined]
+        return [c.id for c in ranked if c.role in ("cause", "symptom")]  # type: ignore[attr-defined]
+
     def is_cause_class(self, cls: str) -> bool:
         declared = self.classes.get(cls)
         return getattr(declared, "role", None) == "cause" if declared else cls in CAUSE_CLASSES
