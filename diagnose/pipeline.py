@@ -123,8 +123,8 @@ def analyze_records(
     provenance = Provenance(
         command=options.command,
         inputs=sorted(inputs or []),
-        window_start=options.window_start or clock.first,
-        window_end=options.window_end or clock.last,
+        window_start=options.window_start or _earliest(clock.first, stats.first_ts),
+        window_end=options.window_end or _latest(clock.last, stats.last_ts),
         rule_packs=ruleset.versions(),
         elapsed_seconds=time.perf_counter() - started,
         filter=options.filter,
@@ -147,6 +147,14 @@ def analyze_records(
     if miner is not None:
         report.sections["patterns"] = miner.result(options.patterns_top)
     return report
+
+
+def _earliest(*times: datetime | None) -> datetime | None:
+    return min((t for t in times if t is not None), default=None)
+
+
+def _latest(*times: datetime | None) -> datetime | None:
+    return max((t for t in times if t is not None), default=None)
 
 
 def _release_after(ruleset: RuleSet) -> timedelta:

@@ -136,13 +136,16 @@ def _unexplained(report: Report) -> Table | None:
     table = Table(title=f"Unexplained errors ({errors.total} ERROR/CRITICAL record(s) no rule "
                   "explains)", title_justify="left")
     table.add_column("Count", justify="right")
-    table.add_column("Seen", no_wrap=True)
-    table.add_column("Template / first example", overflow="fold")
-    table.add_column("Where", overflow="fold")
+    table.add_column("Seen (UTC)", no_wrap=True)
+    table.add_column("Template (first example)", overflow="fold", ratio=3)
+    table.add_column("First at", overflow="fold", ratio=1)
     for t in top:
-        seen = f"{_ts(t.first_seen)} → {_ts(t.last_seen)}" if t.first_seen else "no time stamp"
-        table.add_row(str(t.count), seen, Text(clean(t.template) + "\n" + clean(t.example)),
-                      Text(clean(t.provenance)))
+        seen = (f"{t.first_seen:%H:%M:%S}–{t.last_seen:%H:%M:%S}" if t.first_seen and t.last_seen
+                else "no time stamp")
+        text = clean(t.template)
+        if t.example != t.template:
+            text += f"\n  e.g. {clean(t.example)}"
+        table.add_row(str(t.count), seen, Text(text), Text(clean(t.provenance)))
     return table
 
 
