@@ -11,6 +11,7 @@ from .report import ConnectionOutcome
 from .suggest import nearest_types
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+UNIDENTIFIED = "unidentified@"  # how the correlator names a timeline no line identifies
 MAX_EVIDENCE = 3
 MAX_SYMPTOMS = 50
 SYMPTOMS_PER_CONNECTION = 5
@@ -43,6 +44,26 @@ class FindingCollector:
             key = fingerprint_key(hit)
             kept = Hit(hit.rule, light, hit.trigger, hit.related, hit.values)
             self.groups.setdefault((hit.rule.id, key), []).append((kept, symptoms))
+
+    def fold_unidentified(self, provenances: dict[str, str]) -> dict[str, str]:
+        """Unidentified connections whose trigger line is a wider cause's trigger are that
+        cause's story (one rejected upgrade is one line of an auth storm), not findings of their
+        own. `provenances` maps a trigger line to the wider finding's fingerprint; returns the
+        folded connection keys mapped to it."""
+        folded: dict[str, str] = {}
+        for group_key in list(self.groups):
+            kept = []
+            for hit, symptoms in self.groups[group_key]:
+                owner = provenances.get(hit.trigger.provenance)
+                if owner is not None and hit.connection.key.startswith(UNIDENTIFIED):
+                    folded[hit.connection.key] = owner
+                else:
+                    kept.append((hit, symptoms))
+            if kept:
+                self.groups[group_key] = kept
+            else:
+                del self.groups[group_key]
+        return folded
 
     def findings(self) -> list[Finding]:
         found = [self._finding(rule_key, hits) for rule_key, hits in self.groups.items()]

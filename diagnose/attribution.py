@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .assemble import FindingCollector
 from .classify import render_template
 from .model import Event, Finding
 from .report import ConnectionOutcome
@@ -44,7 +45,7 @@ class _Window:
 def attribute(
     hits: list[ScopeHit],
     symptoms: list[Event],
-    findings: list[Finding],
+    collector: FindingCollector,
     outcomes: list[ConnectionOutcome],
     explained: set[str],
     symptom_roles: set[str],
@@ -57,6 +58,8 @@ def attribute(
     deep = [h for h in hits if not h.surface and h.rule.role == "cause"]
     deep.sort(key=lambda h: (SCOPE_RANK.get(h.rule.scope, 9), -h.rule.priority, h.first_seen))
     windows = [_window(_finding(h), h) for h in deep]
+    _fold_trigger_connections(windows, deep, collector, outcomes)
+    findings = collector.findings()
     attributed: dict[int, list[Event]] = {i: [] for i in range(len(windows))}
     for event in symptoms:
         if event.provenance in explained:
@@ -84,6 +87,29 @@ def attribute(
     _relabel_connections(windows, findings, outcomes, symptom_roles)
     findings = [f for f in findings if f.connections or f.scope != "connection"]
     return scoped + findings
+
+
+def _fold_trigger_connections(
+    windows: list[_Window], deep: list[ScopeHit], collector: FindingCollector,
+    outcomes: list[ConnectionOutcome],
+) -> None:
+    """An id-less line that made a connection of its own and is also a wider cause's trigger
+    belongs to that cause: its outcome row takes the cause's class."""
+    owners: dict[str, _Window] = {}
+    for window, hit in zip(windows, deep, strict=True):
+        for event in hit.triggers:
+            owners.setdefault(event.provenance, window)
+    if not owners:
+        return
+    by_print = {w.finding.fingerprint: w for w in windows}
+    folded = collector.fold_unidentified({p: w.finding.fingerprint for p, w in owners.items()})
+    for row in outcomes:
+        owner = folded.get(row.connection)
+        if owner is not None:
+            window = by_print[owner]
+            row.outcome = window.finding.cls
+            row.findings = [owner]
+            window.finding.connections.append(row.connection)
 
 
 def _window(finding: Finding, hit: ScopeHit) -> _Window:

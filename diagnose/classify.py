@@ -202,7 +202,7 @@ def _hit(rule: FindingRule, conn: Connection, trigger: Event) -> Hit:
             if e.kind == "router.unknown_type" and e.attrs.get("message_type") == mtype
             and e.ts <= trigger.ts
         ][-1:]
-    values = {**trigger.ids, **trigger.attrs}
+    values = {"trigger_text": trigger.text, **trigger.ids, **trigger.attrs}
     values["window"] = _format_seconds(rule.when.window_seconds)
     return Hit(rule, conn, trigger, related, values)
 

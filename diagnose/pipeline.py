@@ -115,7 +115,7 @@ def analyze_records(
     classes = ruleset.classes
     symptom_classes = {c.id for c in classes.values() if c.role == "symptom"}
     findings = attribute(
-        scopes.finish(), scopes.symptoms, collector.findings(), outcomes, explained,
+        scopes.finish(), scopes.symptoms, collector, outcomes, explained,
         symptom_classes or {"client_timeout_unexplained"},
     )
     findings.sort(key=impact)
