@@ -55,6 +55,7 @@ class Correlator:
         self.alias: dict[tuple[str, str], int] = {}
         self.pending: list[tuple[Event, Placement]] = []  # id-less lines waiting for their pair
         self.last_request: dict[str | None, tuple[Event, int]] = {}  # per instance
+        self.last_unnamed: dict[str | None, int] = {}  # per instance: the newest id-less timeline
         # per instance: timelines with a live run, and when that run started
         self.running: dict[str | None, dict[int, datetime]] = {}
         self.key_uses: dict[str, int] = {}
@@ -105,10 +106,21 @@ class Correlator:
                 self.stats.count(self.pending.pop(0)[0])
             self.pending.append((event, placement))  # its pair follows within `within`
             return True
+        if placement.strategy == "join_recent":
+            # the lines one failure writes within milliseconds (gunicorn's access line, the
+            # endpoint's rejection, the auth client's reason) are one client's story
+            conn_id = self.last_unnamed.get(instance)
+            conn = self.live.get(conn_id) if conn_id is not None else None
+            if conn is None or conn.ids or not timedelta(0) <= event.ts - conn.last_seen <= within:
+                return False
+            _append(conn, event)
+            self._attach_pending(event, conn)
+            return True
         if placement.strategy == "new_connection":
             conn_id = self._create([])
             conn = self.live[conn_id]
             conn.instance = instance
+            self.last_unnamed[instance] = conn_id
             _append(conn, event)  # a story of its own: nothing else will name this client
             self._attach_pending(event, conn)
             return True
@@ -223,6 +235,9 @@ class Correlator:
             for instance, (_, owner) in list(self.last_request.items()):
                 if owner == cid:
                     del self.last_request[instance]
+            for instance, owner in list(self.last_unnamed.items()):
+                if owner == cid:
+                    del self.last_unnamed[instance]
             for runs in self.running.values():
                 runs.pop(cid, None)
             yield self._release(conn)

@@ -11,7 +11,7 @@ ID_GROUPS = ("connection", "user", "thread", "run")
 # or the whole service. Wider scopes explain the failures of the narrower ones in their window.
 SCOPES = ("connection", "run", "instance", "revision", "service")
 CLASS_ROLES = ("cause", "symptom", "ok", "pending")
-PLACEMENTS = ("pair_next", "last_request", "live_run", "new_connection")
+PLACEMENTS = ("pair_next", "last_request", "live_run", "join_recent", "new_connection")
 
 
 @dataclass(slots=True)
