@@ -210,6 +210,7 @@ class PullRequest:
     show_filter: bool = False
     service: str | None = None
     endpoint: str | None = None
+    max_entries: int | None = None  # None: the source's default cap
 
     def window(self) -> tuple[datetime, datetime]:
         until = _when(self.until, "--until") if self.until else datetime.now(UTC)
@@ -253,14 +254,19 @@ def run_pull(pull: PullRequest, *, rules: list[Path], builtin: bool, request: Re
         records = pull_records(
             pull.project, since, until, filter_str=filter_str, stats=stats, save_path=pull.save,
             endpoint=pull.endpoint, progress=progress, on_retry=_say_retry,
+            **_cap(pull.max_entries),
         )
         report = analyze_records(records, ruleset, stats, options,
                                  inputs=[f"cloud-logging:{pull.project}"])
     return _finish(report, ruleset, request, time.perf_counter() - started)
 
 
-def _say_retry(reason: str, delay: float) -> None:
-    print(f"diagnose: {reason}; retrying in {delay:.0f}s", file=sys.stderr)
+def _say_retry(reason: str) -> None:
+    print(f"diagnose: {clean(reason)}; retrying", file=sys.stderr)
+
+
+def _cap(max_entries: int | None) -> dict:
+    return {} if max_entries is None else {"max_entries": max_entries}
 
 
 def run_patterns(specs: list[str], *, top: int, skeleton: int | None, rules: list[Path],

@@ -69,6 +69,11 @@ PatternsOpt = Annotated[
     bool, typer.Option("--patterns", help="Also mine lines no rule explains (decodes every line: slower).")
 ]
 
+MaxEntriesOpt = Annotated[
+    int | None,
+    typer.Option("--max-entries", min=1, help="Stop (exit 5) past this many entries [default: 500000]."),
+]
+
 
 def _version(value: bool) -> None:
     if value:
@@ -138,6 +143,7 @@ def pull(
     save: Annotated[Path | None, typer.Option("--save", help="Also save entries as JSONL.")] = None,
     show_filter: Annotated[bool, typer.Option("--show-filter", help="Print the filter and exit.")] = False,
     service: Annotated[str | None, typer.Option("--service", help="Cloud Run service name.")] = None,
+    max_entries: MaxEntriesOpt = None,
     fmt: FormatOpt = ReportFormat.terminal,
     output: OutputOpt = None,
     rules: RulesOpt = None,
@@ -156,7 +162,8 @@ def pull(
     code = api.run_pull(
         api.PullRequest(project=project, since=since, until=until, extra_filter=extra_filter,
                         save=save, show_filter=show_filter, service=service,
-                        endpoint=os.environ.get("DIAGNOSE_LOGGING_ENDPOINT")),
+                        endpoint=os.environ.get("DIAGNOSE_LOGGING_ENDPOINT"),
+                        max_entries=max_entries),
         rules=rules or [], builtin=not no_builtin_rules, request=request, command=_command_line(),
     )
     raise typer.Exit(int(code))
