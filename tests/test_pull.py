@@ -580,6 +580,7 @@ def test_save_to_an_unwritable_path_is_a_usage_error(fake, tmp_path):
 def test_importing_the_pull_module_does_not_import_the_google_client():
     code = (
         "import sys, diagnose.sources.cloud_logging, diagnose.sources.logfilter\n"
+        "import diagnose.sources.bigquery, diagnose.sources.sqlcompile\n"
         "bad = sorted(m for m in sys.modules if m.startswith(('google.cloud', 'grpc')))\n"
         "print(bad)\nsys.exit(1 if bad else 0)\n"
     )

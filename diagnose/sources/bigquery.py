@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import PullError, UsageError
 from ..model import ParseStats, RawRecord
-from .cloud_logging import DEFAULT_MAX_ENTRIES, LOGIN_HINT, _to_record, _with_saved_hint
+from .pulled import DEFAULT_MAX_ENTRIES, LOGIN_HINT, saved_hint, to_record
 from .retrying import api_message, short
 from .savefile import SaveFile
 from .sqlcompile import SqlPlan
@@ -134,7 +134,7 @@ def pull_rows(
                     for entry in batch:
                         save.write(entry)
                     save.flush()
-                    records = [r for r in (_to_record(e, source, stats) for e in batch) if r]
+                    records = [r for r in (to_record(e, source, stats) for e in batch) if r]
                     if progress is not None:
                         progress(entries, pages)
                     yield from records
@@ -145,7 +145,7 @@ def pull_rows(
                             hint="narrow --since/--until or raise --max-entries",
                         )
         except PullError as error:
-            raise _with_saved_hint(error, save_path, save.count) from error.__cause__
+            raise saved_hint(error, save_path, save.count) from error.__cause__
 
 
 def row_to_entry(row: Mapping[str, Any]) -> dict:

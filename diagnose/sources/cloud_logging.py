@@ -25,18 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PullError, UsageError
-from ..model import ParseStats, RawRecord, Unparsed
+from ..model import ParseStats, RawRecord
 from .httpfetch import BadResponse, Redirected, post_json
-from .logentry import entry_to_record
+from .pulled import DEFAULT_MAX_ENTRIES, LOGIN_HINT, saved_hint, to_record
 from .retrying import GaveUp, NoProgress, RetryPolicy, api_message, describe, failure_kind, short
 from .savefile import SaveFile
 
 ENDPOINT_ENV = "DIAGNOSE_LOGGING_ENDPOINT"
 DEFAULT_ENDPOINT = "https://logging.googleapis.com"
 MAX_PAGE_SIZE = 1000
-DEFAULT_MAX_ENTRIES = 500_000  # ~0.5–1 GB of JSON: past that, narrow the window or raise it
-UNPARSED_CAP = 200  # keep at most this many Unparsed details (the total is always counted)
-LOGIN_HINT = "run `gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS)"
 READ_SCOPES = ("https://www.googleapis.com/auth/logging.read",)
 
 
@@ -128,7 +125,7 @@ def pull_records(
         try:
             yield from _pull(pager, policy, stats, save, max_entries, progress)
         except PullError as error:
-            raise _with_saved_hint(error, save_path, save.count) from error.__cause__
+            raise saved_hint(error, save_path, save.count) from error.__cause__
     if policy.total:
         stats.warnings.append(f"Cloud Logging pull: {policy.total} request(s) retried ({policy.summary()})")
 
@@ -194,7 +191,7 @@ def _pull(
         for entry in entries:
             save.write(entry)
         save.flush()  # a later failure or a kill keeps every page received
-        records = [r for r in (_to_record(e, source, stats) for e in entries) if r is not None]
+        records = [r for r in (to_record(e, source, stats) for e in entries) if r is not None]
         if progress is not None:
             progress(pager.entries, pager.pages)
         yield from records
@@ -241,21 +238,6 @@ def _fetch_page(pager: _Pager, policy: RetryPolicy, token: str | None) -> tuple[
         ) from exc
     except api_exceptions.GoogleAPICallError as exc:
         raise _http_error(exc, pager.session.project, base_url) from exc
-
-
-def _to_record(entry: object, source: str, stats: ParseStats) -> RawRecord | None:
-    stats.records_read += 1
-    stats.by_source[source] = stats.by_source.get(source, 0) + 1
-    try:
-        record, _naive = entry_to_record(entry, source=source, line=0)
-    except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:  # untrusted data
-        where = entry.get("insertId") if isinstance(entry, dict) else None
-        reason = f"insertId={short(where, 80)}: {exc}" if where else str(exc)
-        stats.unparsed_total += 1
-        if len(stats.unparsed) < UNPARSED_CAP:
-            stats.unparsed.append(Unparsed(source=source, line=0, reason=reason))
-        return None
-    return record
 
 
 def _gave_up(exc: GaveUp, pager: _Pager) -> PullError:
@@ -311,17 +293,6 @@ def _forbidden(exc, project: str, message: str) -> PullError:
         hint=f"gcloud projects add-iam-policy-binding {project} "
         "--member=user:YOU --role=roles/logging.viewer",
     )
-
-
-def _with_saved_hint(error: PullError, save_path: Path | None, entries: int) -> PullError:
-    if save_path is not None:
-        kept = (
-            f"the {entries} entries fetched before the failure are in {save_path}"
-            if entries
-            else f"nothing was fetched; {save_path} was left as it was"
-        )
-        error.hint = f"{error.hint}; {kept}" if error.hint else kept
-    return error
 
 
 def _with_window(filter_str: str, since, until) -> str:
