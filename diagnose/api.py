@@ -245,6 +245,8 @@ def run_pull(pull: PullRequest, *, rules: list[Path], builtin: bool, request: Re
         raise UsageError("give --project (Logging API) or --bigquery PROJECT.DATASET, not both or neither")
     if (pull.show_sql or pull.dry_run) and not pull.bigquery:
         raise UsageError("--show-sql and --dry-run go with --bigquery (use --show-filter for the API)")
+    if pull.extra_filter and pull.bigquery:
+        raise UsageError("--filter takes Logging query language, which --bigquery cannot apply")
     request.check()
     ruleset = load_rules(rules, builtin)
     since, until = pull.window()

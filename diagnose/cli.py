@@ -188,8 +188,12 @@ def pull(
 def report(
     paths: Annotated[list[str] | None, typer.Argument(help="Log files (or use --project).")] = None,
     project: Annotated[str | None, typer.Option("--project", "-p", help="Pull from this project.")] = None,
-    since: Annotated[str, typer.Option(help="With --project: how far back (24h) or a time stamp.")] = "24h",
-    until: Annotated[str | None, typer.Option(help="With --project: end time stamp.")] = None,
+    since: Annotated[
+        str, typer.Option(help="With --project/--bigquery: how far back (24h) or a time stamp.")
+    ] = "24h",
+    until: Annotated[
+        str | None, typer.Option(help="With --project/--bigquery: end time stamp.")
+    ] = None,
     bigquery: BigQueryOpt = None,
     fmt: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="html or markdown.")

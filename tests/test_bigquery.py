@@ -294,3 +294,5 @@ def test_project_and_bigquery_together_is_a_usage_error(run_cli):
     assert result.code == 2
     assert "not both or neither" in result.err
     assert run_cli("pull", "--project", "p-12345", *WINDOW, "--dry-run").code == 2
+    mixed = run_cli("pull", "--bigquery", "p-12345.logs", *WINDOW, "--filter", "severity>=ERROR")
+    assert mixed.code == 2 and "--filter takes Logging query language" in mixed.err

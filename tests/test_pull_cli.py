@@ -109,3 +109,14 @@ def test_endless_pages_stop_at_max_entries_exit_5_one_line_and_keep_the_save(run
 def test_max_entries_below_one_is_a_usage_error(run_cli):
     result = run_cli("pull", "--project", "netra-staging", *WINDOW, "--max-entries", "0")
     assert result.code == 2 and "Traceback" not in result.err
+
+
+def test_a_transient_failure_is_announced_retried_and_the_report_is_whole(run_cli, fake, monkeypatch):
+    monkeypatch.setenv(ENDPOINT_ENV, fake.url)
+    fake.fail("503", 1)
+    result = run_cli("pull", "--project", "netra-staging", *WINDOW, "-f", "json")
+    assert result.code == 1, result.err
+    assert "diagnose: HTTP 503 The service is currently unavailable.; retrying\n" in result.err
+    doc = json.loads(result.out)
+    assert doc["stats"]["records_read"] == 16
+    assert [b.get("pageToken") for b in fake.requests] == [None, None]
