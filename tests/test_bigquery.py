@@ -100,7 +100,10 @@ def sample() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def bq(sample):
-    with BigQueryEmulator(dry_run_bytes=987_654_321) as emulator:
+    with pytest.MonkeyPatch.context() as env, BigQueryEmulator(dry_run_bytes=987_654_321) as emulator:
+        for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+            env.delenv(var, raising=False)  # loading goes straight to 127.0.0.1, never via a proxy
+        env.setenv("NO_PROXY", "127.0.0.1,localhost")
         client = emulator.client("netra-staging")
         client.create_dataset("netra-staging.netra_logs")
         client.query(SCHEMA).result()

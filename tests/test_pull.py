@@ -130,14 +130,17 @@ def test_filter_has_window_resource_anchors_and_extra_exactly():
         extra="severity>=INFO OR logName:stderr",
     )
     anchors = " OR ".join(
-        f"{field}:{lit}"
-        for lit in [
-            '"EMISSION SUCCESS"',
-            '"MessageRouter detected unknown message type"',
-            '"Sending ack for unknown message type"',
-            r'"say \"hi\" to C:\\temp"',
+        [
+            f"{field}:{lit}"
+            for lit in [
+                '"EMISSION SUCCESS"',
+                '"MessageRouter detected unknown message type"',
+                '"Sending ack for unknown message type"',
+                r'"say \"hi\" to C:\\temp"',
+            ]
+            for field in ("textPayload", "jsonPayload.message")
         ]
-        for field in ("textPayload", "jsonPayload.message")
+        + ["httpRequest.status>=400"]  # request logs carry no text; their errors are evidence
     )
     assert got == (
         f'{WINDOW} AND resource.type="cloud_run_revision" AND '
@@ -156,7 +159,7 @@ def test_filter_drops_anchors_another_anchor_already_covers():
     assert got == (
         f'{WINDOW} AND (textPayload:"line two, the longer" OR '
         'jsonPayload.message:"line two, the longer" OR textPayload:"unknown MESSAGE type" OR '
-        'jsonPayload.message:"unknown MESSAGE type")'
+        'jsonPayload.message:"unknown MESSAGE type" OR httpRequest.status>=400)'
     )
 
 
@@ -188,7 +191,10 @@ def test_filter_rejects_an_empty_window():
 def test_filter_too_long_falls_back_to_broader_anchors_and_says_so():
     literals = [f"EMISSION FAILED: event_{i:03d} send failed (run_id=" for i in range(400)]
     plan = compile_filter(ruleset(literals), SINCE, UNTIL)
-    assert plan.text == (f'{FILTER} AND (textPayload:"emission" OR jsonPayload.message:"emission")')
+    assert plan.text == (
+        f'{FILTER} AND (textPayload:"emission" OR jsonPayload.message:"emission" '
+        "OR httpRequest.status>=400)"
+    )
     assert plan.anchors == ["emission"]
     assert plan.notes == [
         "the 400 rule literals would exceed the Logging API's 20,000-character filter limit; "
