@@ -7,8 +7,9 @@ terms of the filter, and pages by `pageSize` (the page token is the offset). Eve
 is recorded. Any request can be scripted to misbehave: 429 (with the RESOURCE_EXHAUSTED ErrorInfo
 body the real API sends), 500, 503, 403, 400, garbage JSON, a cut connection, a stall, an empty
 page, a page whose `nextPageToken` repeats the token asked for (`repeat`), a 307 redirect to
-`redirect_to` (`redirect`), or a slow-loris body that drips one byte every `drip_s` seconds
-(`slowloris`). `endless=True` makes every page full of fresh entries with a new token, forever.
+`redirect_to` (`redirect`), a slow-loris body that drips one byte every `drip_s` seconds
+(`slowloris`), or headers that drip the same way and never end (`slowheaders`).
+`endless=True` makes every page full of fresh entries with a new token, forever.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 
 ACTIONS = (
     "429", "500", "503", "403", "400", "garbage", "cut", "stall", "empty", "repeat", "redirect",
-    "slowloris",
+    "slowloris", "slowheaders",
 )
 MAX_BODY = 1 << 20  # a request body larger than this is refused (bounds the read)
 _BOUND = re.compile(r'timestamp\s*(>=|<)\s*"([^"]+)"')
@@ -139,7 +140,7 @@ class FakeLogging:
             return "error", self.errors[action]
         if action == "429":
             return "json", (429, QUOTA_429)
-        if action in ("garbage", "cut", "stall", "redirect"):
+        if action in ("garbage", "cut", "stall", "redirect", "slowheaders"):
             return action, None
         page = self._page(body, empty=action == "empty")
         if action == "repeat":
@@ -215,6 +216,8 @@ def _handler_for(fake: FakeLogging) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
             elif kind == "slowloris":
                 self._drip(payload)
+            elif kind == "slowheaders":
+                self._drip_headers()
 
         def _send_json(self, code: int, obj: object) -> None:
             self._send_raw(code, json.dumps(obj).encode("utf-8"))
@@ -252,6 +255,18 @@ def _handler_for(fake: FakeLogging) -> type[BaseHTTPRequestHandler]:
                     self.wfile.flush()
                     if fake._stop.wait(fake.drip_s):
                         break
+            except OSError:
+                pass  # the client hung up: the point of the test
+            self.close_connection = True
+
+        def _drip_headers(self) -> None:
+            """A status line, then one header whose value never ends, a byte per `drip_s`."""
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                self.wfile.flush()
+                while not fake._stop.wait(fake.drip_s):
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
             except OSError:
                 pass  # the client hung up: the point of the test
             self.close_connection = True

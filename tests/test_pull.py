@@ -392,6 +392,14 @@ def test_a_slow_loris_body_ends_the_pull_with_one_line_when_retries_run_out(fake
     )
 
 
+def test_headers_that_never_end_are_cut_at_the_request_deadline_too(fake, entries):
+    fake.fail("slowheaders", 1)  # the status line, then a header one byte every 0.2 s
+    notices: list[str] = []
+    records, _, _ = pull(fake, notices, request_deadline_s=1.0)
+    assert notices == ["the answer did not arrive within the request deadline"]
+    assert ids(records) == [e["insertId"] for e in entries]
+
+
 def test_a_redirect_to_another_address_is_not_followed(entries):
     with FakeLogging(entries) as elsewhere, FakeLogging(entries, redirect_to=elsewhere.url) as home:
         home.fail("redirect", 1)

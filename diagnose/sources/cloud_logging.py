@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import PullError, UsageError
 from ..model import ParseStats, RawRecord
-from .httpfetch import BadResponse, Redirected, post_json
+from .httpfetch import BadResponse, Redirected, bounded_session, post_json
 from .pulled import DEFAULT_MAX_ENTRIES, LOGIN_HINT, saved_hint, to_record
 from .retrying import GaveUp, NoProgress, RetryPolicy, api_message, describe, failure_kind, short
 from .savefile import SaveFile
@@ -58,12 +58,11 @@ def make_client(project: str, endpoint: str | None = None) -> Session:
     base_url = resolve_endpoint(endpoint)
     import google.auth
     from google.auth import exceptions as auth_exceptions
-    from google.auth.transport.requests import AuthorizedSession
 
     if base_url != DEFAULT_ENDPOINT:
         from google.auth.credentials import AnonymousCredentials
 
-        return Session(project, base_url, AuthorizedSession(AnonymousCredentials()))
+        return Session(project, base_url, bounded_session(AnonymousCredentials()))
     try:
         with warnings.catch_warnings():  # ADC from `gcloud auth` without a quota project: fine
             warnings.filterwarnings("ignore", message=".*end user credentials.*")
@@ -73,7 +72,7 @@ def make_client(project: str, endpoint: str | None = None) -> Session:
             f"no Google Cloud credentials found to read logs of project {project}",
             hint=LOGIN_HINT,
         ) from exc
-    return Session(project, base_url, AuthorizedSession(credentials))
+    return Session(project, base_url, bounded_session(credentials))
 
 
 def resolve_endpoint(endpoint: str | None) -> str:
