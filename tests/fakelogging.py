@@ -1,7 +1,7 @@
 """A fake Cloud Logging REST API (`POST /v2/entries:list`) on 127.0.0.1, for tests.
 
-The real `google-cloud-logging` client is pointed at it (anonymous credentials, REST transport),
-so the tests exercise the real wire protocol: JSON request bodies, page tokens, Google error
+The pull's real HTTP session (google-auth, anonymous credentials) is pointed at it, so the tests
+exercise the real wire protocol: JSON request bodies, page tokens, Google error
 envelopes. The fake serves the given entries in order, honours only the `timestamp>=` / `timestamp<`
 terms of the filter, and pages by `pageSize` (the page token is the offset). Every request body
 is recorded. Any request can be scripted to misbehave: 429 (with the RESOURCE_EXHAUSTED ErrorInfo

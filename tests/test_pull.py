@@ -1,5 +1,6 @@
-"""`diagnose pull`: the filter compiler and the live pull, run with the real google-cloud-logging
-client over its real REST protocol against a fake Logging API on 127.0.0.1 (tests/fakelogging.py).
+"""`diagnose pull`: the filter compiler and the live pull, run with google-auth's real HTTP session
+and api_core's Retry over the real REST protocol against a fake Logging API on 127.0.0.1
+(tests/fakelogging.py).
 
 Nothing else is ever contacted: the fixtures below remove credentials and point gcloud's config
 and HOME at empty temporary directories, and NO_GCE_CHECK stops the metadata-server probe.
