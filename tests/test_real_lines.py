@@ -31,7 +31,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "EV-NOBRIDGE": ("emission.no_bridge", "emission.failed"),
     "EV-ADDR": ("delivery.failed", "emission.failed"),
     "EV-FAKE": ("events.fake",),
-    "AUTH": ("auth.failed", "auth.service_error"),
+    "AUTH": ("auth.failed", "auth.rejected", "auth.service_error"),
     "CONN-RACE": ("connection.race",),
     "CONN-1011": ("connection.error",),
     "CONN-RES": ("connection.limit",),
@@ -59,6 +59,9 @@ def _entry(rec: dict, n: int) -> dict:
     ts = (BASE + timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     severity = (rec.get("severity") or DEFAULT_SEVERITY.get(rec["class"], "ERROR")).upper()
     severity = "WARNING" if severity == "WARN" else severity
+    if severity not in ("DEFAULT", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL",
+                        "ALERT", "EMERGENCY"):
+        severity = "ERROR"
     return {
         "insertId": f"quoted{n:05d}",
         "logName": "projects/netra-staging/logs/run.googleapis.com%2Fstderr",
