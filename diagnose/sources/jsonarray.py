@@ -31,7 +31,7 @@ class _Buffer:
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.text = ""
         self.pos = 0
-        self.line = 1
+        self.line = 1 + source.skipped_lines
         self.eof = False
 
     def more(self) -> bool:
@@ -117,6 +117,8 @@ def _decode_one(buf: _Buffer, decoder: json.JSONDecoder) -> tuple[object, str] |
             return f"bad JSON: {exc.msg} (line {line})"
         except RecursionError:
             return "bad JSON: nested too deeply"
+        except ValueError as exc:  # e.g. an integer longer than Python's 4300-digit limit
+            return f"bad JSON: {str(exc)[:80]}"
         raw = buf.text[buf.pos:end]
         buf.advance(end)
         return obj, raw
@@ -130,9 +132,13 @@ def _indent_before(buf: _Buffer) -> str | None:
 
 
 def _resync(buf: _Buffer, indent: str | None) -> bool:
-    """Move to the next entry that starts a line with `indent` + "{"; False if there is none."""
+    """Move past a broken entry; False when nothing more can be read.
+
+    Pretty input resumes at the next line starting with `indent` + "{". Compact input (one line)
+    skips the broken value by its brackets, so one bad entry does not hide the rest.
+    """
     if indent is None:
-        return False
+        return _skip_value(buf)
     marker = "\n" + indent + "{"
     while True:
         found = buf.text.find(marker, buf.pos + 1)
@@ -149,3 +155,34 @@ def _trailing(buf: _Buffer, ctx: SourceContext) -> None:
     if buf.skip_ws():
         ctx.count()
         ctx.unparsed(buf.line, "unexpected data after the end of the JSON array")
+
+
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|[{}\[\]]')
+
+
+def _skip_value(buf: _Buffer) -> bool:
+    """Advance past the bracketed value at the cursor (strings respected); False if it never ends.
+
+    Bounded: gives up once the value is longer than MAX_LINE.
+    """
+    if buf.text[buf.pos : buf.pos + 1] not in ("{", "["):
+        return False
+    depth, scanned = 0, 0  # `scanned`: offset from the value start up to which tokens are counted
+    while True:
+        for m in _TOKENS.finditer(buf.text, buf.pos + scanned):
+            token = m.group()
+            if token[0] == '"':
+                if m.end() == len(buf.text) and not (len(token) > 1 and token.endswith('"')):
+                    break  # a string cut by the end of the buffer: read more, scan it again
+            elif token in ("{", "["):
+                depth += 1
+            else:
+                depth -= 1
+                if depth == 0:
+                    buf.advance(m.end())
+                    return True
+            scanned = m.end() - buf.pos
+        else:
+            scanned = len(buf.text) - buf.pos
+        if scanned > MAX_LINE or not buf.more():
+            return False

@@ -2,7 +2,9 @@
 
 A sink export is mostly unrelated HTTP/DB noise; finding the rule pack's literals in the raw line
 (before JSON decoding) is what makes a 1 GB file take seconds. A literal is also looked for in its
-JSON-escaped spellings, because inside a JSON string `"` is `\\"` and non-ASCII may be `\\uXXXX`.
+JSON-escaped spellings, because inside a JSON string `"` is `\\"` and non-ASCII may be `\\uXXXX`,
+and in the `\\u00XX` spellings of `' < > &` that Go and JavaScript encoders write (json.dumps
+never does), in lower- and upper-case hex.
 """
 
 from __future__ import annotations
@@ -10,6 +12,18 @@ from __future__ import annotations
 import json
 
 _BIGRAM_MIN = 64 << 10  # below this a few finds are cheaper than numpy
+
+
+_HTML_SAFE = "'<>&"  # escaped as \\u00XX by Go's encoding/json (and some JS encoders)
+
+
+def _html_escaped(form: str) -> list[str]:
+    """The spellings of a JSON-escaped literal with `' < > &` written as \\u00XX (x and X hex)."""
+    if not any(c in form for c in _HTML_SAFE):
+        return []
+    lower = "".join(f"\\u{ord(c):04x}" if c in _HTML_SAFE else c for c in form)
+    upper = "".join(f"\\u{ord(c):04X}" if c in _HTML_SAFE else c for c in form)
+    return [lower, upper]
 
 
 class Prefilter:
@@ -20,7 +34,8 @@ class Prefilter:
         for lit in literals:
             if not lit:
                 continue
-            for form in (lit, json.dumps(lit)[1:-1], json.dumps(lit, ensure_ascii=False)[1:-1]):
+            for form in (lit, json.dumps(lit)[1:-1], json.dumps(lit, ensure_ascii=False)[1:-1],
+                         *_html_escaped(json.dumps(lit, ensure_ascii=False)[1:-1])):
                 if form not in forms:
                     forms.append(form)
         # Longer needles first: they are rarer and searched fastest.

@@ -98,7 +98,7 @@ class _Opened:
         fmt = sniff(source.peek_content())
         if fmt is Format.JSON_LINES:
             size = os.path.getsize(self.path) if self.path != STDIN else 0
-            if not source.compressed and can_split(self.path, size, ctx):
+            if not (source.compressed or source.cr_only) and can_split(self.path, size, ctx):
                 self.size = size
                 return read_jsonl_parallel(self.path, ctx, self.pool, self.progress, self.base)
             return read_jsonl(source, ctx)
@@ -110,7 +110,8 @@ class _Opened:
             return read_json_stream(source, ctx, array=array)
         if fmt is Format.TEXT:
             size = os.path.getsize(self.path) if self.path != STDIN else 0
-            ranges = None if source.compressed else text_ranges(self.path, size, ctx)
+            plain = not (source.compressed or source.cr_only)
+            ranges = text_ranges(self.path, size, ctx) if plain else None
             if ranges is not None:
                 self.size = size
                 return read_text_parallel(self.path, ranges, ctx, self.pool, self.progress, self.base)
