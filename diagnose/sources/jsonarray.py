@@ -15,8 +15,9 @@ from collections.abc import Iterator
 
 from ..model import RawRecord
 from .context import SourceContext
-from .jsonl import convert
+from .jsonl import convert_all
 from .stream import MAX_LINE, Input
+from .wrapper import wrapped_entries
 
 _READ = 1 << 20
 _WS = re.compile(r"[ \t\r\n\ufeff]*")
@@ -86,12 +87,11 @@ def read_json_stream(source: Input, ctx: SourceContext, *, array: bool) -> Itera
                 return
             continue
         obj, raw = result
-        if ctx.prefilter is not None and not ctx.prefilter.match_text(raw):
+        wrapper = wrapped_entries(obj) is not None  # its entries are prefiltered by the rules
+        if not wrapper and ctx.prefilter is not None and not ctx.prefilter.match_text(raw):
             ctx.ignore()
             continue
-        record = convert(obj, start_line, ctx)
-        if record is not None:
-            yield record
+        yield from convert_all(obj, start_line, ctx)
     if array:
         ctx.count()
         ctx.unparsed(buf.line, source.error or "JSON array not closed: input ended before ']'")

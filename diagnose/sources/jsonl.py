@@ -17,6 +17,7 @@ from .context import SourceContext
 from .logentry import entry_to_record
 from .prefilter import Prefilter
 from .stream import MAX_LINE, Input, LineBlocks
+from .wrapper import wrapped_entries
 
 _ENTRY_ERRORS = (ValueError, TypeError, AttributeError, KeyError, RecursionError)
 VECTOR_MIN = 64 << 10  # blocks this big take the numpy path when numpy is there
@@ -164,6 +165,22 @@ def to_record(obj: object, source: str, line_no: int, default_tz: tzinfo) -> Dec
 def convert(obj: object, line_no: int, ctx: SourceContext) -> RawRecord | None:
     """A decoded JSON value → record via entry_to_record, or None after reporting why not."""
     return account(to_record(obj, ctx.source, line_no, ctx.default_tz), line_no, ctx)
+
+
+def convert_all(obj: object, line_no: int, ctx: SourceContext) -> Iterator[RawRecord]:
+    """A decoded JSON value (counted as one record) → its records: itself, or, for a document
+    wrapping LogEntry lists, each entry (counted here; they share the document's line)."""
+    entries = wrapped_entries(obj)
+    if entries is None:
+        record = convert(obj, line_no, ctx)
+        if record is not None:
+            yield record
+        return
+    ctx.count(len(entries) - 1)
+    for entry in entries:
+        record = convert(entry, line_no, ctx)
+        if record is not None:
+            yield record
 
 
 def _junk_reason(raw: bytes) -> str | None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from ..model import RawRecord
 from .context import SourceContext
-from .jsonl import convert
+from .jsonl import convert_all
 from .stream import MAX_LINE, Input, LineBlocks
 
 _LAYOUT = re.compile(rb"\A\s*(\[)?[ \t]*\r?\n?([ \t]*)\{\r?\n")
@@ -75,9 +75,7 @@ class _Entries:
                 body_at = _skip_separators(piece, start, stop)
                 line += piece.count(b"\n", counted, body_at)
                 counted = body_at
-                record = self._decode(piece[body_at:stop], line)
-                if record is not None:
-                    yield record
+                yield from self._decode(piece[body_at:stop], line)
             start = stop
         line += piece.count(b"\n", counted, start)
         self.carry, self.carry_line = piece[start:], line
@@ -100,16 +98,16 @@ class _Entries:
         self.skipping = False
         return pos + len(self.end)
 
-    def _decode(self, raw: bytes, line: int) -> RawRecord | None:
+    def _decode(self, raw: bytes, line: int) -> Iterator[RawRecord]:
         try:
             obj = json.loads(raw.decode("utf-8", "replace"))
         except json.JSONDecodeError as exc:
             self.ctx.unparsed(line, f"bad JSON: {exc.msg} (line {line + exc.lineno - 1})")
-            return None
+            return
         except (ValueError, RecursionError) as exc:
             self.ctx.unparsed(line, f"bad JSON: {str(exc)[:80]}")
-            return None
-        return convert(obj, line, self.ctx)
+            return
+        yield from convert_all(obj, line, self.ctx)
 
     def oversize(self, line: int) -> None:
         self.ctx.count()

@@ -6,6 +6,7 @@ matching reader, drops insertId duplicates across inputs, and adds the one time-
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -22,9 +23,10 @@ from .jsonpretty import pretty_indent, read_pretty
 from .parallel import WorkerPool, can_split, read_jsonl_parallel
 from .prefilter import Prefilter
 from .sniff import Format, sniff
-from .stream import ByteCounter, Input, open_path
+from .stream import MAX_LINE, ByteCounter, Input, open_path
 from .text import read_text
 from .textparallel import read_text_parallel, text_ranges
+from .wrapper import wrapped_entries
 
 STDIN_NAME = "<stdin>"
 
@@ -96,6 +98,8 @@ class _Opened:
 
     def _dispatch(self, source: Input, ctx: SourceContext) -> Iterator[RawRecord]:
         fmt = sniff(source.peek_content())
+        if fmt in (Format.JSON_LINES, Format.JSON_OBJECTS) and _wraps_entries(source):
+            return read_json_stream(source, ctx, array=False)
         if fmt is Format.JSON_LINES:
             size = os.path.getsize(self.path) if self.path != STDIN else 0
             if not (source.compressed or source.cr_only) and can_split(self.path, size, ctx):
@@ -117,6 +121,30 @@ class _Opened:
                 return read_text_parallel(self.path, ranges, ctx, self.pool, self.progress, self.base)
             return read_text(source, ctx)
         return _special(fmt, source, ctx)
+
+
+def _wraps_entries(source: Input) -> bool:
+    """The input's first JSON value is a document wrapping LogEntry lists (see wrapper.py).
+
+    Decodes the first value from read-ahead (growing to at most MAX_LINE bytes), so a JSONL file
+    costs one line and a wrapper document is read whole, not prefiltered as one record.
+    """
+    decoder = json.JSONDecoder()
+    want = 1 << 16
+    while True:
+        head = source.peek_content(want)
+        text = head.decode("utf-8", "replace").lstrip(" \t\r\n")
+        try:
+            obj, _ = decoder.raw_decode(text)
+        except json.JSONDecodeError as exc:
+            if len(head) < want or want >= MAX_LINE or exc.pos < len(text) - 64 and not (
+                    exc.msg.startswith("Unterminated")):
+                return False
+            want *= 4
+            continue
+        except (ValueError, RecursionError):
+            return False
+        return wrapped_entries(obj) is not None
 
 
 def _special(fmt: Format, source: Input, ctx: SourceContext) -> Iterator[RawRecord]:
