@@ -26,11 +26,20 @@ def _html_escaped(form: str) -> list[str]:
     return [lower, upper]
 
 
+# Cloud Run request logs answered 4xx/5xx (`/ws` 403, `/health` 503) are always decoded: their
+# text is only "GET <url> <status>", so rules on them match fields, not literals. The spellings
+# are those of gcloud/json.dumps (`"status": 503`) and of compact sinks (`"status":503`).
+REQUEST_ERRORS = ('"status": 4', '"status": 5', '"status":4', '"status":5')
+
+
 class Prefilter:
-    """Any-of-literals matcher over bytes or text (case-sensitive). No literals: nothing matches."""
+    """Any-of-literals matcher over bytes or text (case-sensitive). No literals: nothing matches.
+
+    With literals, failed HTTP requests (REQUEST_ERRORS) always match too.
+    """
 
     def __init__(self, literals: list[str]):
-        forms: list[str] = []
+        forms: list[str] = [*REQUEST_ERRORS] if any(literals) else []
         for lit in literals:
             if not lit:
                 continue

@@ -20,6 +20,7 @@ from .inputs import STDIN, dir_files
 from .jsonarray import read_json_stream
 from .jsonl import read_jsonl
 from .jsonpretty import pretty_indent, read_pretty
+from .logentry import is_log_entry
 from .parallel import WorkerPool, can_split, read_jsonl_parallel
 from .prefilter import Prefilter
 from .sniff import Format, sniff
@@ -98,8 +99,14 @@ class _Opened:
 
     def _dispatch(self, source: Input, ctx: SourceContext) -> Iterator[RawRecord]:
         fmt = sniff(source.peek_content())
-        if fmt in (Format.JSON_LINES, Format.JSON_OBJECTS) and _wraps_entries(source):
-            return read_json_stream(source, ctx, array=False)
+        if fmt in (Format.JSON_LINES, Format.JSON_OBJECTS):
+            first = _first_value(source)
+            if first is not _UNKNOWN and wrapped_entries(first) is not None:
+                return read_json_stream(source, ctx, array=False)  # entries counted one by one
+            if first is not _UNKNOWN and not _loggish(first):
+                ctx.prefilter = None  # not logs, it seems: decode all, so each is reported
+                if fmt is Format.JSON_OBJECTS:
+                    return read_json_stream(source, ctx, array=False)
         if fmt is Format.JSON_LINES:
             size = os.path.getsize(self.path) if self.path != STDIN else 0
             if not (source.compressed or source.cr_only) and can_split(self.path, size, ctx):
@@ -123,28 +130,37 @@ class _Opened:
         return _special(fmt, source, ctx)
 
 
-def _wraps_entries(source: Input) -> bool:
-    """The input's first JSON value is a document wrapping LogEntry lists (see wrapper.py).
+_UNKNOWN = object()
 
-    Decodes the first value from read-ahead (growing to at most MAX_LINE bytes), so a JSONL file
-    costs one line and a wrapper document is read whole, not prefiltered as one record.
-    """
+
+def _first_value(source: Input) -> object:
+    """The input's first JSON value, decoded from read-ahead (growing to at most MAX_LINE
+    bytes, so a JSONL file costs one line); _UNKNOWN if it does not decode."""
     decoder = json.JSONDecoder()
     want = 1 << 16
     while True:
         head = source.peek_content(want)
         text = head.decode("utf-8", "replace").lstrip(" \t\r\n")
         try:
-            obj, _ = decoder.raw_decode(text)
+            return decoder.raw_decode(text)[0]
         except json.JSONDecodeError as exc:
             if len(head) < want or want >= MAX_LINE or exc.pos < len(text) - 64 and not (
                     exc.msg.startswith("Unterminated")):
-                return False
+                return _UNKNOWN
             want *= 4
-            continue
         except (ValueError, RecursionError):
-            return False
-        return wrapped_entries(obj) is not None
+            return _UNKNOWN
+
+
+def _loggish(value: object) -> bool:
+    """A LogEntry, or an application's JSON log line (it has a message, time or level)."""
+    if not isinstance(value, dict):
+        return False
+    return is_log_entry(value) or any(k in value for k in _LINE_KEYS)
+
+
+_LINE_KEYS = ("message", "msg", "textPayload", "event", "log", "timestamp", "time", "ts",
+              "timestampSeconds", "severity", "level", "levelname")
 
 
 def _special(fmt: Format, source: Input, ctx: SourceContext) -> Iterator[RawRecord]:
