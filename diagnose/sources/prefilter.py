@@ -10,6 +10,7 @@ never does), in lower- and upper-case hex.
 from __future__ import annotations
 
 import json
+import re
 
 _BIGRAM_MIN = 64 << 10  # below this a few finds are cheaper than numpy
 
@@ -29,7 +30,11 @@ def _html_escaped(form: str) -> list[str]:
 # Cloud Run request logs answered 4xx/5xx (`/ws` 403, `/health` 503) are always decoded: their
 # text is only "GET <url> <status>", so rules on them match fields, not literals. The spellings
 # are those of gcloud/json.dumps (`"status": 503`) and of compact sinks (`"status":503`).
-REQUEST_ERRORS = ('"status": 4', '"status": 5', '"status":4', '"status":5')
+# Searched with one regex (literal prefix: a C scan), not as bigram needles: `"status"` is too
+# common in request logs for the bigram index, which would re-plan on every block.
+REQUEST_ERRORS = r'"status": ?[45]\d\d\b'
+_REQUEST_BYTES = re.compile(REQUEST_ERRORS.encode())
+_REQUEST_TEXT = re.compile(REQUEST_ERRORS)
 
 
 class Prefilter:
@@ -39,7 +44,8 @@ class Prefilter:
     """
 
     def __init__(self, literals: list[str]):
-        forms: list[str] = [*REQUEST_ERRORS] if any(literals) else []
+        forms: list[str] = []
+        self.requests = any(literals)  # failed requests match whenever any rule is there
         for lit in literals:
             if not lit:
                 continue
@@ -55,10 +61,12 @@ class Prefilter:
         self._bigrams: object = None  # BigramIndex once needed; False when numpy is missing
 
     def match_bytes(self, raw: bytes) -> bool:
-        return any(n in raw for n in self.byte_needles)
+        return any(n in raw for n in self.byte_needles) or (
+            self.requests and _REQUEST_BYTES.search(raw) is not None)
 
     def match_text(self, text: str) -> bool:
-        return any(n in text for n in self.text_needles)
+        return any(n in text for n in self.text_needles) or (
+            self.requests and _REQUEST_TEXT.search(text) is not None)
 
     def hit_positions(self, block: bytes, lo: int = 0, hi: int | None = None) -> list[int]:
         """Sorted offsets of every needle occurrence in block[lo:hi] (duplicates possible).
@@ -75,6 +83,8 @@ class Prefilter:
             while pos >= 0:
                 hits.append(pos)
                 pos = find(needle, pos + 1, hi)
+        if self.requests:
+            hits.extend(m.start() for m in _REQUEST_BYTES.finditer(block, lo, hi))
         hits.sort()
         return hits
 
