@@ -166,6 +166,15 @@ def test_huge_entry_in_a_pretty_array_does_not_swallow_the_next(run_cli, tmp_pat
     assert reasons(doc) == ["entry longer than 16 MiB"]
 
 
+def test_huge_entry_in_a_compact_array_does_not_swallow_the_rest(run_cli, tmp_path):
+    huge = {**entry(2), "jsonPayload": {"message": "x", "lines": ["y" * 100] * 180_000}}
+    path = tmp_path / "huge-compact.json"
+    path.write_text(json.dumps([entry(1), huge, entry(3, "TimeoutError in agent")]))
+    code, doc = analyze_json(run_cli, path)
+    assert records(doc) == 3
+    assert reasons(doc) == ["entry longer than 16 MiB"]
+
+
 def test_megabytes_of_blank_lines_before_the_content_hide_nothing(run_cli, tmp_path):
     path = tmp_path / "blank-head.jsonl"
     path.write_bytes(b"\n" * (17 << 20) + (json.dumps(entry(1)) + "\n").encode())

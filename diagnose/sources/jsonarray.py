@@ -157,32 +157,44 @@ def _trailing(buf: _Buffer, ctx: SourceContext) -> None:
         ctx.unparsed(buf.line, "unexpected data after the end of the JSON array")
 
 
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|[{}\[\]]')
+_STRUCTURE = re.compile(r'["{}\[\]]')
+_STRING_BODY = re.compile(r'(?:[^"\\]|\\.)*')
 
 
 def _skip_value(buf: _Buffer) -> bool:
     """Advance past the bracketed value at the cursor (strings respected); False if it never ends.
 
-    Bounded: gives up once the value is longer than MAX_LINE.
+    The cursor moves along as the value is scanned, so the buffer is trimmed behind it: a value
+    of any size is skipped in bounded memory and linear time (the end of an entry too long to
+    decode is found, and the entries after it are read).
     """
     if buf.text[buf.pos : buf.pos + 1] not in ("{", "["):
         return False
-    depth, scanned = 0, 0  # `scanned`: offset from the value start up to which tokens are counted
+    depth, in_string, pos = 0, False, buf.pos
     while True:
-        for m in _TOKENS.finditer(buf.text, buf.pos + scanned):
-            token = m.group()
-            if token[0] == '"':
-                if m.end() == len(buf.text) and not (len(token) > 1 and token.endswith('"')):
-                    break  # a string cut by the end of the buffer: read more, scan it again
-            elif token in ("{", "["):
+        text = buf.text
+        while pos < len(text):
+            if in_string:
+                pos = _STRING_BODY.match(text, pos).end()
+                if pos < len(text) and text[pos] == '"':
+                    in_string, pos = False, pos + 1
+                    continue
+                break  # the string (or a backslash escape) goes on in the next chunk
+            m = _STRUCTURE.search(text, pos)
+            if m is None:
+                pos = len(text)
+                break
+            char, pos = m.group(), m.end()
+            if char == '"':
+                in_string = True
+            elif char in "{[":
                 depth += 1
             else:
                 depth -= 1
                 if depth == 0:
-                    buf.advance(m.end())
+                    buf.advance(pos)
                     return True
-            scanned = m.end() - buf.pos
-        else:
-            scanned = len(buf.text) - buf.pos
-        if scanned > MAX_LINE or not buf.more():
+        buf.advance(pos)
+        if not buf.more():
             return False
+        pos = buf.pos
