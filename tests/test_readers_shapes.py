@@ -47,6 +47,9 @@ def test_wrapper_document_yields_each_wrapped_entry_and_nothing_else():
         "PHASE FAILED: DATABASE - Database initialization timeout after 25.0s",
     ]
     assert [r.insert_id for r in records] == ["wrap0001", "wrap0002", "wrap0003"]
+    lines = open(data("wrapper_raw_logs.json")).read().split("\n")
+    assert [lines[r.line - 1].strip() for r in records] == [  # each points into its entry
+        '"insertId": "wrap0001",', '"insertId": "wrap0002",', '"insertId": "wrap0003",']
     assert records[0].fields["revision"] == "backend-00704-ds8"
     assert records[1].timestamp == datetime(2025, 9, 15, 20, 3, 2, tzinfo=UTC)
 

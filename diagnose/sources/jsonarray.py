@@ -91,7 +91,7 @@ def read_json_stream(source: Input, ctx: SourceContext, *, array: bool) -> Itera
         if not wrapper and ctx.prefilter is not None and not ctx.prefilter.match_text(raw):
             ctx.ignore()
             continue
-        yield from convert_all(obj, start_line, ctx)
+        yield from convert_all(obj, start_line, ctx, raw if wrapper else None)
     if array:
         ctx.count()
         ctx.unparsed(buf.line, source.error or "JSON array not closed: input ended before ']'")

@@ -167,9 +167,12 @@ def convert(obj: object, line_no: int, ctx: SourceContext) -> RawRecord | None:
     return account(to_record(obj, ctx.source, line_no, ctx.default_tz), line_no, ctx)
 
 
-def convert_all(obj: object, line_no: int, ctx: SourceContext) -> Iterator[RawRecord]:
+def convert_all(
+    obj: object, line_no: int, ctx: SourceContext, raw: str | None = None
+) -> Iterator[RawRecord]:
     """A decoded JSON value (counted as one record) → its records: itself, or, for a document
-    wrapping LogEntry lists, each entry (counted here; they share the document's line)."""
+    wrapping LogEntry lists, each entry (counted here). Given the value's `raw` text, each
+    wrapped entry gets the line of its insertId; otherwise the document's line."""
     entries = wrapped_entries(obj)
     if entries is None:
         record = convert(obj, line_no, ctx)
@@ -177,10 +180,25 @@ def convert_all(obj: object, line_no: int, ctx: SourceContext) -> Iterator[RawRe
             yield record
         return
     ctx.count(len(entries) - 1)
-    for entry in entries:
-        record = convert(entry, line_no, ctx)
+    lines = _entry_lines(entries, raw, line_no) if raw is not None else None
+    for index, entry in enumerate(entries):
+        record = convert(entry, lines[index] if lines else line_no, ctx)
         if record is not None:
             yield record
+
+
+def _entry_lines(entries: list[dict], raw: str, first_line: int) -> list[int]:
+    """Line of each entry's insertId in the document text (entries are in document order)."""
+    out, at, line = [], 0, first_line
+    for entry in entries:
+        insert_id = entry.get("insertId") or entry.get("insert_id")
+        if isinstance(insert_id, str) and insert_id:
+            found = raw.find(json.dumps(insert_id), at)
+            if found >= 0:
+                line += raw.count("\n", at, found)
+                at = found
+        out.append(line)
+    return out
 
 
 def _junk_reason(raw: bytes) -> str | None:
