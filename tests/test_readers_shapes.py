@@ -120,6 +120,15 @@ def test_a_json_document_without_log_entries_is_no_usable_input(run_cli):
     assert doc["stats"]["unparsed"][0]["reason"].startswith("not a log entry")
 
 
+@pytest.mark.parametrize("text", ['[{"a": 1}, {"b": [2]}]', '[\n  {\n    "a": 1\n  }\n]\n'])
+def test_an_array_of_objects_that_are_not_log_entries_is_no_usable_input(run_cli, tmp_path, text):
+    path = tmp_path / "objects.json"
+    path.write_text(text)
+    code, doc = analyze_json(run_cli, path)
+    assert code == 3
+    assert all(u["reason"].startswith("not a log entry") for u in doc["stats"]["unparsed"])
+
+
 def test_a_stub_entry_with_a_text_payload_is_read_not_rejected(run_cli, tmp_path):
     """The log-gardener stub: one entry-shaped object pointing at a worklog (expected exit 0)."""
     path = tmp_path / "raw_logs_current_hour.json"

@@ -99,11 +99,12 @@ class _Opened:
 
     def _dispatch(self, source: Input, ctx: SourceContext) -> Iterator[RawRecord]:
         fmt = sniff(source.peek_content())
-        if fmt in (Format.JSON_LINES, Format.JSON_OBJECTS):
-            first = _first_value(source)
-            if first is not _UNKNOWN and wrapped_entries(first) is not None:
+        if fmt in (Format.JSON_LINES, Format.JSON_OBJECTS, Format.JSON_ARRAY):
+            array = fmt is Format.JSON_ARRAY
+            first = _first_value(source, inside_array=array)
+            if not array and first is not _UNKNOWN and wrapped_entries(first) is not None:
                 return read_json_stream(source, ctx, array=False)  # entries counted one by one
-            if first is not _UNKNOWN and not _loggish(first):
+            if first is not _UNKNOWN and not _loggish(first) and wrapped_entries(first) is None:
                 ctx.prefilter = None  # not logs, it seems: decode all, so each is reported
                 if fmt is Format.JSON_OBJECTS:
                     return read_json_stream(source, ctx, array=False)
@@ -133,14 +134,17 @@ class _Opened:
 _UNKNOWN = object()
 
 
-def _first_value(source: Input) -> object:
-    """The input's first JSON value, decoded from read-ahead (growing to at most MAX_LINE
-    bytes, so a JSONL file costs one line); _UNKNOWN if it does not decode."""
+def _first_value(source: Input, inside_array: bool = False) -> object:
+    """The input's first JSON value (or its array's first element), decoded from read-ahead
+    (growing to at most MAX_LINE bytes, so a JSONL file costs one line); _UNKNOWN if it does
+    not decode."""
     decoder = json.JSONDecoder()
     want = 1 << 16
     while True:
         head = source.peek_content(want)
         text = head.decode("utf-8", "replace").lstrip(" \t\r\n")
+        if inside_array:
+            text = text[1:].lstrip(" \t\r\n")
         try:
             return decoder.raw_decode(text)[0]
         except json.JSONDecodeError as exc:
