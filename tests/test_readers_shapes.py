@@ -219,3 +219,25 @@ def test_pytest_failure_lines_reach_the_rules_without_the_prefix(tmp_path):
     assert "TimeoutError: timed out during opening handshake" in texts
     assert all(r.timestamp is None for r in records)
     assert stats.records_read == 5
+
+
+# --- loguru messages split over entries (pre-09-03 era) ----------------------------------------
+
+
+def test_split_loguru_message_is_joined_newest_first_even_if_only_the_head_hits():
+    records, stats = read("loguru_split_newest_first.json", literals=["Connectivity test failed"])
+    assert stats.records_read == 4
+    assert [r.text for r in records] == [
+        'Connectivity test failed: database "netra_dev\n" does not exist']
+    assert records[0].severity == "ERROR"
+
+
+def test_split_loguru_traceback_is_joined_oldest_first():
+    records, stats = read("loguru_split_oldest_first.json", literals=["Startup failed"])
+    assert stats.records_read == 5
+    assert records[0].text.split("\n") == [
+        "Startup failed",
+        "Traceback (most recent call last):",
+        '  File "/app/netra_backend/app/main.py", line 3, in <module>',
+        "ModuleNotFoundError: No module named 'netra_backend.app.services.monitoring'",
+    ]
