@@ -241,3 +241,41 @@ def test_split_loguru_traceback_is_joined_oldest_first():
         '  File "/app/netra_backend/app/main.py", line 3, in <module>',
         "ModuleNotFoundError: No module named 'netra_backend.app.services.monitoring'",
     ]
+
+
+# --- documents too long to decode whole --------------------------------------------------------
+
+
+def _wrapped(i: int, message: str) -> dict:
+    return {"insertId": f"w{i:07d}", "timestamp": "2025-09-15T20:03:08.710120+00:00",
+            "severity": "ERROR", "labels": {"instanceId": "i" * 100},
+            "jsonPayload": {"message": message}, "textPayload": None}
+
+
+@pytest.mark.parametrize("indent", [2, None])
+def test_a_wrapper_over_16_mib_is_read_entry_by_entry(tmp_path, indent):
+    entries = [_wrapped(i, "TimeoutError in agent" if i % 1000 == 0 else "ok " + "z" * 300)
+               for i in range(50_000)]
+    doc = {"fetch_time": "2025-09-15T13:03:25", "total_logs": len(entries),
+           "logs_by_severity": {"ERROR": [_wrapped(9_999_999, "Worker failed to boot.")]},
+           "raw_logs": entries}
+    path = tmp_path / "long-wrapper.json"
+    path.write_text(json.dumps(doc, indent=indent))
+    assert path.stat().st_size > 16 << 20
+    records, stats = read(str(path), literals=["TimeoutError"])
+    assert stats.records_read == 50_001 and stats.unparsed_total == 0
+    # the small wrapped list is read whole (no prefilter); the long one entry by entry
+    assert [r.insert_id for r in records] == ["w9999999"] + [
+        f"w{i:07d}" for i in range(0, 50_000, 1000)]
+
+
+def test_one_entry_over_16_mib_in_an_object_stream_is_reported_and_the_next_read(tmp_path):
+    huge = {"insertId": "big", "timestamp": "2025-09-07T13:20:00Z",
+            "jsonPayload": {"message": "TimeoutError", "lines": ["y" * 100] * 180_000}}
+    small = {"insertId": "small", "timestamp": "2025-09-07T13:20:01Z", "textPayload": "x"}
+    path = tmp_path / "stream.json"
+    path.write_text(json.dumps(huge, indent=2) + "\n" + json.dumps(small, indent=2) + "\n")
+    records, stats = read(str(path))
+    assert stats.records_read == 2
+    assert [u.reason for u in stats.unparsed] == ["entry longer than 16 MiB"]
+    assert [r.insert_id for r in records] == ["small"]

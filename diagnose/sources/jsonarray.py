@@ -15,10 +15,12 @@ from collections.abc import Iterator
 
 from ..model import RawRecord
 from .context import SourceContext
-from .jsonl import convert_all
+from .jsonl import convert, convert_all
+from .logentry import is_log_entry
 from .stream import MAX_LINE, Input
-from .wrapper import wrapped_entries
+from .wrapper import MAX_DEPTH, wrapped_entries
 
+TOO_LONG = "entry longer than 16 MiB"
 _READ = 1 << 20
 _WS = re.compile(r"[ \t\r\n\ufeff]*")
 _EDGE = 64  # an error this close to the buffer end may just mean "read more"
@@ -81,6 +83,10 @@ def read_json_stream(source: Input, ctx: SourceContext, *, array: bool) -> Itera
         start_line = buf.line
         result = _decode_one(buf, decoder)
         ctx.count()
+        if result == TOO_LONG and buf.text[buf.pos] in "{[":
+            if not (yield from _walk_oversize(buf, decoder, ctx, start_line)):
+                return
+            continue
         if isinstance(result, str):
             ctx.unparsed(start_line, result)
             if not _resync(buf, indent):
@@ -110,7 +116,7 @@ def _decode_one(buf: _Buffer, decoder: json.JSONDecoder) -> tuple[object, str] |
             if near_end and len(buf.text) - buf.pos <= MAX_LINE and buf.more():
                 continue
             if len(buf.text) - buf.pos > MAX_LINE:
-                return "entry longer than 16 MiB"
+                return TOO_LONG
             if buf.eof and near_end:
                 return buf.source.error or "JSON cut off mid-entry: the input ends inside this entry"
             line = buf.line + buf.text.count("\n", buf.pos, exc.pos)
@@ -122,6 +128,101 @@ def _decode_one(buf: _Buffer, decoder: json.JSONDecoder) -> tuple[object, str] |
         raw = buf.text[buf.pos:end]
         buf.advance(end)
         return obj, raw
+
+
+class _Broken(Exception):
+    """The JSON inside a document too long to decode whole is broken: stop reading the input."""
+
+
+def _walk_oversize(buf: _Buffer, decoder: json.JSONDecoder, ctx: SourceContext, line: int):
+    """A top-level value over 16 MiB (counted as one record): walk into it for LogEntry lists.
+
+    A team script's wrapper of a long export is read entry by entry in bounded memory; a
+    single entry that long, with no entries inside, stays one unparsed record. Returns False
+    when the input cannot be read further.
+    """
+    try:
+        found = yield from _walk(buf, decoder, ctx, 0)
+    except _Broken as exc:
+        ctx.unparsed(line, f"bad JSON inside a document over 16 MiB: {exc}")
+        return False
+    if found:
+        ctx.count(-1)  # the document itself is no record: its entries are
+    else:
+        ctx.unparsed(line, TOO_LONG)
+    return True
+
+
+def _walk(buf: _Buffer, decoder: json.JSONDecoder, ctx: SourceContext, depth: int):
+    """Records of the entries inside the container at the cursor; returns how many records
+    (entries, and oversize entries reported unparsed) were found. Depth-bounded."""
+    opener = buf.text[buf.pos]
+    closer = "}" if opener == "{" else "]"
+    buf.advance(buf.pos + 1)
+    found = 0
+    while True:
+        if not buf.skip_ws():
+            raise _Broken("the input ends inside it")
+        char = buf.text[buf.pos]
+        if char == closer:
+            buf.advance(buf.pos + 1)
+            return found
+        if char == ",":
+            buf.advance(buf.pos + 1)
+            continue
+        if opener == "{":  # a key, then its value
+            key = _decode_one(buf, decoder)
+            if isinstance(key, str) or not isinstance(key[0], str):
+                raise _Broken(key if isinstance(key, str) else "a key that is not a string")
+            if not buf.skip_ws() or buf.text[buf.pos] != ":":
+                raise _Broken(f"no ':' after key {key[0][:40]!r} (line {buf.line})")
+            buf.advance(buf.pos + 1)
+            if not buf.skip_ws():
+                raise _Broken("the input ends inside it")
+            char = buf.text[buf.pos]
+        found += yield from _walk_value(buf, decoder, ctx, depth, char, opener == "[")
+
+
+def _walk_value(buf, decoder, ctx: SourceContext, depth: int, char: str, in_list: bool):
+    line = buf.line
+    if char not in "{[" or depth >= MAX_DEPTH:
+        if char in "{[":
+            if not _skip_value(buf):
+                raise _Broken("a nested value never ends")
+            return 0
+        result = _decode_one(buf, decoder)  # a scalar: not a record
+        if isinstance(result, str):
+            raise _Broken(result)
+        return 0
+    result = _decode_one(buf, decoder)
+    if result == TOO_LONG:
+        found = yield from _walk(buf, decoder, ctx, depth + 1)
+        if found or not in_list or char != "{":
+            return found
+        ctx.count()
+        ctx.unparsed(line, TOO_LONG)  # one entry over 16 MiB
+        return 1
+    if isinstance(result, str):
+        raise _Broken(result)
+    obj, raw = result
+    if in_list and isinstance(obj, dict) and is_log_entry(obj):
+        ctx.count()
+        if ctx.prefilter is not None and not ctx.prefilter.match_text(raw):
+            ctx.ignore()
+        else:
+            record = convert(obj, line, ctx)
+            if record is not None:
+                yield record
+        return 1
+    entries = wrapped_entries(obj) if isinstance(obj, dict) else None
+    if in_list and entries is None and isinstance(obj, list):
+        entries = wrapped_entries({"": obj})
+    for entry in entries or ():
+        ctx.count()
+        record = convert(entry, line, ctx)
+        if record is not None:
+            yield record
+    return len(entries or ())
 
 
 def _indent_before(buf: _Buffer) -> str | None:

@@ -102,9 +102,11 @@ class _Opened:
         if fmt in (Format.JSON_LINES, Format.JSON_OBJECTS, Format.JSON_ARRAY):
             array = fmt is Format.JSON_ARRAY
             first = _first_value(source, inside_array=array)
-            if not array and first is not _UNKNOWN and wrapped_entries(first) is not None:
+            if not array and (first is _TOO_BIG or first is not _UNKNOWN
+                              and wrapped_entries(first) is not None):
                 return read_json_stream(source, ctx, array=False)  # entries counted one by one
-            if first is not _UNKNOWN and not _loggish(first) and wrapped_entries(first) is None:
+            if first is not _UNKNOWN and first is not _TOO_BIG and not _loggish(first) and (
+                    wrapped_entries(first) is None):
                 ctx.prefilter = None  # not logs, it seems: decode all, so each is reported
                 if fmt is Format.JSON_OBJECTS:
                     return read_json_stream(source, ctx, array=False)
@@ -132,6 +134,7 @@ class _Opened:
 
 
 _UNKNOWN = object()
+_TOO_BIG = object()  # a first value over MAX_LINE: a wrapper of a long export, most likely
 
 
 def _first_value(source: Input, inside_array: bool = False) -> object:
@@ -148,9 +151,11 @@ def _first_value(source: Input, inside_array: bool = False) -> object:
         try:
             return decoder.raw_decode(text)[0]
         except json.JSONDecodeError as exc:
-            if len(head) < want or want >= MAX_LINE or exc.pos < len(text) - 64 and not (
+            if len(head) < want or exc.pos < len(text) - 64 and not (
                     exc.msg.startswith("Unterminated")):
                 return _UNKNOWN
+            if want >= MAX_LINE:
+                return _TOO_BIG
             want *= 4
         except (ValueError, RecursionError):
             return _UNKNOWN
