@@ -279,3 +279,16 @@ def test_one_entry_over_16_mib_in_an_object_stream_is_reported_and_the_next_read
     assert stats.records_read == 2
     assert [u.reason for u in stats.unparsed] == ["entry longer than 16 MiB"]
     assert [r.insert_id for r in records] == ["small"]
+
+
+@pytest.mark.parametrize("name", ["loguru_split_newest_first.json", "loguru_split_oldest_first.json"])
+def test_split_loguru_messages_are_joined_in_sink_jsonl_too(tmp_path, name):
+    entries = json.load(open(data(name)))
+    path = tmp_path / "sink.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    literals = ["Connectivity test failed", "Startup failed"]
+    from_array, _ = read(name, literals=literals)
+    from_lines, stats = read(str(path), literals=literals)
+    assert stats.records_read == len(entries)
+    assert [r.text for r in from_lines] == [r.text for r in from_array]
+    assert "\n" in from_lines[0].text
