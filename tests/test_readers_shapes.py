@@ -292,3 +292,12 @@ def test_split_loguru_messages_are_joined_in_sink_jsonl_too(tmp_path, name):
     assert stats.records_read == len(entries)
     assert [r.text for r in from_lines] == [r.text for r in from_array]
     assert "\n" in from_lines[0].text
+
+
+def test_an_array_of_pages_of_entries_is_read_entry_by_entry(tmp_path):
+    page = [{"insertId": f"p{i}", "timestamp": "2025-09-07T13:20:00Z", "textPayload": "x"}
+            for i in range(3)]
+    path = tmp_path / "pages.json"
+    path.write_text(json.dumps([page, page[:2]]))
+    records, stats = read(str(path))
+    assert stats.records_read == 5 and stats.duplicates == 2 and stats.unparsed_total == 0

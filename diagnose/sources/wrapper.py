@@ -14,11 +14,12 @@ MAX_NODES = 100_000  # containers visited per document: the walk is bounded what
 
 
 def wrapped_entries(obj: object) -> list[dict] | None:
-    """Every entry of every LogEntry list inside a non-entry object, in document order.
+    """Every entry of every LogEntry list inside a non-entry object (or a list, e.g. one page
+    of an array of pages), in document order.
 
     None when `obj` is not such a wrapper (an entry itself, or no entry list inside).
     """
-    if not isinstance(obj, dict) or is_log_entry(obj):
+    if not isinstance(obj, dict | list) or isinstance(obj, dict) and is_log_entry(obj):
         return None
     found: list[dict] = []
     budget = [MAX_NODES]
