@@ -180,12 +180,13 @@ def test_apache_lines_with_lower_case_levels():
     assert records[0].timestamp == datetime(2005, 12, 4, 4, 47, 44, tzinfo=UTC)
 
 
-def test_stdlib_level_logger_message_lines():
+def test_stdlib_and_uvicorn_level_prefixed_lines():
     records, stats = read("stdlib_basic.log")
     assert [(r.severity, r.fields.get("logger"), r.text, r.timestamp) for r in records] == [
         ("INFO", "uvicorn.error", "Started server process [1]", None),
         ("ERROR", "netra_backend.app.startup_module", "Worker failed to boot", None),
         ("WARNING", "root", "Redis not configured", None),
+        ("ERROR", None, "Exception in ASGI application", None),  # uvicorn's `LEVEL:     `
     ]
 
 

@@ -49,10 +49,11 @@ _UNSTAMPED_START = re.compile(
     r"|(?P<lvl2>DEBUG|INFO|WARNING|ERROR|CRITICAL) +\S+:\S+:\d+ "  # pytest log capture
     r"|(?:={5,}|_{5,}|-{5,} )"  # pytest section separators
     r"|(?:PASSED|FAILED|ERROR|SKIPPED|XFAIL) \S+::"  # pytest -rA summary rows
-    r"|(?P<lvl3>DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]+:"  # stdlib logging.basicConfig
+    r"|(?P<lvl3>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:[\w.]+:| +)"  # stdlib basicConfig, uvicorn
     r"|E {2,}\S"  # pytest's failure report: `E   TimeoutError: …`
 )
-_STDLIB = re.compile(r"(?P<lvl>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?P<logger>[\w.]+):")
+_STDLIB = re.compile(
+    r"(?P<lvl>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:(?P<logger>[\w.]+):| +)")  # `INFO:     …`
 _PYTEST_E = re.compile(r"E {2,}")
 # `TIMESTAMP  SEVERITY  TEXT_PAYLOAD`: the header row of `gcloud logging read --format=table`.
 TABLE_HEADER = re.compile(r"[A-Z][A-Z_.]*(?: {2,}[A-Z][A-Z_.]*)+\s*$")
