@@ -2,8 +2,10 @@
 
 `json.JSONDecoder.raw_decode` runs over a sliding text buffer, one entry at a time, so a
 multi-gigabyte download never sits in memory. The same reader takes a stream of pretty-printed
-objects without brackets. A broken entry is reported with its line; reading resumes at the next
-entry with the same indentation (gcloud indents entries by two spaces), or stops if there is none.
+objects without brackets, and documents wrapping LogEntry lists (wrapper.py; one over 16 MiB is
+walked entry by entry). A broken entry is reported with its line; reading resumes at the next
+entry with the same indentation (gcloud indents entries by two spaces), or, in compact input,
+after the broken value's closing bracket.
 """
 
 from __future__ import annotations

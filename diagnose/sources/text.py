@@ -1,9 +1,11 @@
-"""Plain-text logs: Python logging, loguru, gcloud table rows, Console copy-paste, test output.
+"""Plain-text logs: Python logging, loguru, gunicorn, Apache, gcloud tables, Console, test output.
 
-A line that starts with a time stamp starts a record; the lines after it that do not (a
-traceback, the message line of a Console copy-paste pair, a multi-line message) are folded into
-it. Lines before the first stamped line, and recognised unstamped test-output lines such as
-`[INFO] Pipeline event: ping`, are records of their own without a time.
+A line that starts with a time stamp (bare or bracketed) starts a record; the lines after it that
+do not (a traceback, the message line of a Console copy-paste pair, a multi-line message, a
+table's continuation row) are folded into it. Lines before the first stamped line, and
+recognised unstamped lines such as `[INFO] Pipeline event: ping`, `ERROR:logger:message` or
+pytest's `E   TimeoutError: …`, are records of their own without a time. A gcloud table's header
+row is no record.
 
 Big blocks with a prefilter are planned in bulk first (textfast.py): the plain one-line noise
 records are counted without decoding, only the lines that matter go through the line-by-line
