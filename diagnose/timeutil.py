@@ -22,6 +22,7 @@ TZ_ABBREVIATIONS: dict[str, int] = {
     "BST": 3600, "CET": 3600, "CEST": 2 * 3600, "EET": 2 * 3600, "EEST": 3 * 3600,
     "IST": 19800, "JST": 9 * 3600, "AEST": 10 * 3600, "AEDT": 11 * 3600,
 }
+MIN_YEAR, MAX_YEAR = 1900, 2999  # log stamps outside these years are unreadable, not data
 _EPOCH = re.compile(r"^\d{9,19}(?:\.\d+)?$")
 _ISO_FAST = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?$")
 _TRAILING_ABBR = re.compile(r"\s([A-Z]{2,5})$")
@@ -53,7 +54,10 @@ def from_epoch(value: float | int | str) -> datetime:
     scale = {13: 1e3, 16: 1e6, 19: 1e9}.get(len(whole), 1.0)
     if scale > 1e3 and whole == text and whole.isdigit():  # exact µs/ns: no float rounding
         micros = int(whole) // int(scale // 1e6)
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+        try:
+            return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+        except OverflowError as exc:
+            raise TimestampError(f"epoch time stamp out of range: {text[:40]!r}") from exc
     try:
         return datetime.fromtimestamp(float(text) / scale, tz=UTC)
     except (OverflowError, OSError, ValueError) as exc:
@@ -66,18 +70,18 @@ def parse_timestamp(value: object, default_tz: tzinfo = UTC) -> tuple[datetime, 
     Raises TimestampError with a short reason on anything unreadable or an unknown zone name.
     """
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return from_epoch(value), False
+        return _to_utc(from_epoch(value), UTC)
     if isinstance(value, dict):  # Cloud Run {"seconds": …, "nanos": …}
         try:
             secs = float(value.get("seconds", 0)) + float(value.get("nanos", 0)) / 1e9
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise TimestampError(f"bad time stamp object {str(value)[:60]!r}") from exc
-        return from_epoch(secs), False
+        return _to_utc(from_epoch(secs), UTC)
     if not isinstance(value, str) or not value.strip():
         raise TimestampError(f"missing or non-text time stamp {str(value)[:60]!r}")
     text = value.strip()
     if _EPOCH.match(text):
-        return from_epoch(text), False
+        return _to_utc(from_epoch(text), UTC)
     if _ISO_FAST.match(text):
         try:
             dt = datetime.fromisoformat(text.replace(",", "."))
@@ -97,7 +101,7 @@ def _parse_general(text: str, default_tz: tzinfo) -> tuple[datetime, bool]:
             dt = None
         if dt is not None:
             offset = timezone(timedelta(seconds=TZ_ABBREVIATIONS[fast.group(2)]))
-            return dt.replace(tzinfo=offset).astimezone(UTC), False
+            return _to_utc(dt.replace(tzinfo=offset), UTC)
     abbr = _TRAILING_ABBR.search(text)
     if abbr and abbr.group(1) not in TZ_ABBREVIATIONS and not abbr.group(1).isdigit():
         raise TimestampError(f"unknown time zone {abbr.group(1)!r} in {text[:60]!r}")
@@ -113,9 +117,19 @@ def _parse_general(text: str, default_tz: tzinfo) -> tuple[datetime, bool]:
 
 
 def _to_utc(dt: datetime, default_tz: tzinfo) -> tuple[datetime, bool]:
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=default_tz).astimezone(UTC), True
-    return dt.astimezone(UTC), False
+    """Aware UTC, or TimestampError for a stamp no log can carry (the edges of datetime).
+
+    Years outside MIN_YEAR..MAX_YEAR are refused too: `0001-01-01T00:00:00+05:00` cannot even be
+    converted to UTC, and a stamp in year 9999 would overflow any window added to it later.
+    """
+    naive = dt.tzinfo is None
+    try:
+        out = (dt.replace(tzinfo=default_tz) if naive else dt).astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise TimestampError(f"time stamp out of range: {dt.isoformat()[:40]!r}") from exc
+    if not MIN_YEAR <= out.year <= MAX_YEAR:
+        raise TimestampError(f"time stamp out of range: {dt.isoformat()[:40]!r}")
+    return out, naive
 
 
 def parse_duration(text: str) -> timedelta:

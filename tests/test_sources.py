@@ -146,7 +146,7 @@ def test_gcloud_table_rows_and_python_logging_levels():
     table, table_stats = read([data("gcloud_table.txt")])
     assert [(r.line, r.severity) for r in table] == [(2, "INFO"), (3, "INFO"), (4, "ERROR")]
     assert table[2].text == "Error in message handling loop: TimeoutError"
-    assert table_stats.ignored == 1  # the header row, a record without a time
+    assert table_stats.ignored == 0 and table_stats.records_read == 3  # the header is no record
     logging_, _ = read([data("python_logging.log")], literals=None)
     assert [(r.severity, r.fields.get("logger"), r.text) for r in logging_] == [
         ("INFO", "auth_service.auth_core.database.connection", "Database connection ready"),
@@ -161,10 +161,11 @@ def test_pytest_output_keeps_client_lines_as_their_own_records():
     assert [(r.line, r.timestamp, r.severity) for r in records] == [
         (2, None, "INFO"),
         (4, stamp, "INFO"),
-        (5, stamp, None),
+        (5, stamp, "ERROR"),  # pytest's `E   ` failure line: an error, shown without the prefix
         (6, stamp, None),
     ]
     assert records[1].text == "[INFO] Pipeline event: ping"
+    assert records[2].text == "asyncio.exceptions.TimeoutError"
     assert stats.ignored == 2
 
 
@@ -295,7 +296,8 @@ def test_unparsed_list_is_capped_but_counted(tmp_path):
     path = tmp_path / "junk.jsonl"
     path.write_text("{}\n" + "not json\n" * 250)
     _, stats = read([str(path)])
-    assert stats.unparsed_total == 250 and len(stats.unparsed) == 200
+    # `{}` is no log entry either (it was counted as ignored before the readers said so)
+    assert stats.unparsed_total == 251 and len(stats.unparsed) == 200
 
 
 # --- several inputs ------------------------------------------------------------------------

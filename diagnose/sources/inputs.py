@@ -3,13 +3,17 @@
 Directories are walked recursively in sorted order without hidden files, so a run over a
 downloaded sink bucket is reproducible. Inside a directory, files named as source code,
 documentation or images (NOT_LOGS) are passed over — a checkout's README is not a log — but a
-file named on the command line is always read. A spec that matches nothing is a usage error.
+file named on the command line is always read. Inside a directory, entries that are not regular
+files (a FIFO would block forever, a device never ends) and dangling or looping symlinks are
+passed over too, each with its reason, instead of aborting the run. A spec that matches nothing
+is a usage error.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import stat
 
 from ..errors import InputError, UsageError
 
@@ -63,14 +67,24 @@ def dir_files(directory: str, passed_over: list[str] | None = None) -> list[str]
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
         for name in sorted(n for n in names if not n.startswith(".")):
             path = os.path.join(root, name)
-            if os.path.splitext(name)[1].lower() in NOT_LOGS:
+            why = "" if os.path.splitext(name)[1].lower() in NOT_LOGS else _not_regular(path)
+            if why is not None:
                 if passed_over is not None:
-                    passed_over.append(path)
+                    passed_over.append(f"{path} ({why})" if why else path)
                 continue
             files.append(check_readable(path))
     if not files:
         raise InputError(f"no files in directory: {directory}")
     return files
+
+
+def _not_regular(path: str) -> str | None:
+    """Why a directory entry cannot be read as a log file, or None when it is a regular file."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "dangling or looping symlink" if os.path.islink(path) else "cannot be opened"
+    return None if stat.S_ISREG(mode) else "not a regular file"
 
 
 def check_readable(path: str) -> str:

@@ -16,7 +16,9 @@ from ..model import RawRecord
 from .context import SourceContext
 from .logentry import entry_to_record
 from .prefilter import Prefilter
+from .splice import join_fragments, unclosed
 from .stream import MAX_LINE, Input, LineBlocks
+from .wrapper import wrapped_entries
 
 _ENTRY_ERRORS = (ValueError, TypeError, AttributeError, KeyError, RecursionError)
 VECTOR_MIN = 64 << 10  # blocks this big take the numpy path when numpy is there
@@ -31,22 +33,54 @@ def read_jsonl(source: Input, ctx: SourceContext) -> Iterator[RawRecord]:
             ctx.unparsed(first, "line longer than 16 MiB")
             continue
         records, survivors = classify_block(data, lo, hi, newlines, ctx.prefilter)
-        yield from decode_survivors(records, survivors, first, ctx)
+        yield from decode_survivors(records, survivors, first, ctx, BlockLines(data, lo, hi))
     if blocks.truncated_at:
         ctx.count()
         ctx.unparsed(blocks.truncated_at, source.error or "input ended early")
 
 
 def decode_survivors(
-    records: int, survivors: list[Survivor], first: int, ctx: SourceContext
+    records: int, survivors: list[Survivor], first: int, ctx: SourceContext,
+    block: BlockLines | None = None,
 ) -> Iterator[RawRecord]:
     """Account for one classified block and decode the lines worth decoding."""
     ctx.count(records)
     ctx.ignore(records - len(survivors))
     for index, raw in survivors:
-        record = decode_line(raw, first + index, ctx)
+        around = block.around(index) if block is not None else None
+        decoded = decode_raw(raw, ctx.source, first + index, ctx.default_tz, around)
+        record = account(decoded, first + index, ctx)
         if record is not None:
             yield record
+
+
+class BlockLines:
+    """The lines of one block, found only if a split loguru message needs its neighbours."""
+
+    def __init__(self, data: bytes, lo: int, hi: int) -> None:
+        self.data, self.lo, self.hi = data, lo, hi
+        self.starts: list[int] | None = None
+
+    def around(self, index: int):
+        """neighbours(k) → raw bytes of line index+k of the block, None past its edges."""
+        def neighbours(offset: int) -> bytes | None:
+            starts = self._starts()
+            at = index + offset
+            if not 0 <= at < len(starts) - 1:
+                return None
+            return self.data[starts[at] : starts[at + 1]].rstrip(b"\r\n") or None
+        return neighbours
+
+    def _starts(self) -> list[int]:
+        if self.starts is None:
+            starts, find, pos = [self.lo], self.data.find, self.lo
+            while (pos := find(b"\n", pos, self.hi)) >= 0:
+                pos += 1
+                starts.append(pos)
+            if starts[-1] != self.hi:
+                starts.append(self.hi)
+            self.starts = starts
+        return self.starts
 
 
 def classify_block(
@@ -138,8 +172,13 @@ def account(result: Decoded, line_no: int, ctx: SourceContext) -> RawRecord | No
     return ctx.stamped(record, naive)
 
 
-def decode_raw(raw: bytes, source: str, line_no: int, default_tz: tzinfo) -> Decoded:
-    """Pure: one raw line → (record, naive) or the reason it cannot be read."""
+def decode_raw(
+    raw: bytes, source: str, line_no: int, default_tz: tzinfo, neighbours=None
+) -> Decoded:
+    """Pure: one raw line → (record, naive) or the reason it cannot be read.
+
+    `neighbours(k)` (the raw line k places away) lets a split loguru message be joined.
+    """
     reason = _junk_reason(raw)
     if reason is not None:
         return reason
@@ -151,19 +190,58 @@ def decode_raw(raw: bytes, source: str, line_no: int, default_tz: tzinfo) -> Dec
         return f"bad JSON: {exc.msg} (column {exc.colno})"
     except (ValueError, RecursionError) as exc:
         return f"bad JSON: {str(exc)[:80]}"
-    return to_record(obj, source, line_no, default_tz)
+    return to_record(obj, source, line_no, default_tz, neighbours)
 
 
-def to_record(obj: object, source: str, line_no: int, default_tz: tzinfo) -> Decoded:
+def to_record(
+    obj: object, source: str, line_no: int, default_tz: tzinfo, neighbours=None
+) -> Decoded:
     try:
-        return entry_to_record(obj, source, line_no, default_tz)
+        decoded = entry_to_record(obj, source, line_no, default_tz)
     except _ENTRY_ERRORS as exc:
         return str(exc)[:200] or type(exc).__name__
+    if neighbours is not None and isinstance(obj, dict) and unclosed(obj.get("textPayload")):
+        join_fragments(decoded[0], obj, neighbours)
+    return decoded
 
 
 def convert(obj: object, line_no: int, ctx: SourceContext) -> RawRecord | None:
     """A decoded JSON value → record via entry_to_record, or None after reporting why not."""
     return account(to_record(obj, ctx.source, line_no, ctx.default_tz), line_no, ctx)
+
+
+def convert_all(
+    obj: object, line_no: int, ctx: SourceContext, raw: str | None = None
+) -> Iterator[RawRecord]:
+    """A decoded JSON value (counted as one record) → its records: itself, or, for a document
+    wrapping LogEntry lists, each entry (counted here). Given the value's `raw` text, each
+    wrapped entry gets the line of its insertId; otherwise the document's line."""
+    entries = wrapped_entries(obj)
+    if entries is None:
+        record = convert(obj, line_no, ctx)
+        if record is not None:
+            yield record
+        return
+    ctx.count(len(entries) - 1)
+    lines = _entry_lines(entries, raw, line_no) if raw is not None else None
+    for index, entry in enumerate(entries):
+        record = convert(entry, lines[index] if lines else line_no, ctx)
+        if record is not None:
+            yield record
+
+
+def _entry_lines(entries: list[dict], raw: str, first_line: int) -> list[int]:
+    """Line of each entry's insertId in the document text (entries are in document order)."""
+    out, at, line = [], 0, first_line
+    for entry in entries:
+        insert_id = entry.get("insertId") or entry.get("insert_id")
+        if isinstance(insert_id, str) and insert_id:
+            found = raw.find(json.dumps(insert_id), at)
+            if found >= 0:
+                line += raw.count("\n", at, found)
+                at = found
+        out.append(line)
+    return out
 
 
 def _junk_reason(raw: bytes) -> str | None:

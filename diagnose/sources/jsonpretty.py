@@ -16,7 +16,8 @@ from collections.abc import Iterator
 
 from ..model import RawRecord
 from .context import SourceContext
-from .jsonl import convert
+from .jsonl import convert, convert_all
+from .splice import join_fragments, unclosed
 from .stream import MAX_LINE, Input, LineBlocks
 
 _LAYOUT = re.compile(rb"\A\s*(\[)?[ \t]*\r?\n?([ \t]*)\{\r?\n")
@@ -67,7 +68,8 @@ class _Entries:
         ends = self._ends(piece, start)
         hits = self.ctx.prefilter.hit_positions(piece) if self.ctx.prefilter else None
         counted = 0
-        for stop in ends:
+        bounds = [start, *ends]
+        for index, stop in enumerate(ends):
             self.ctx.count()
             if hits is not None and not _any_between(hits, start, stop):
                 self.ctx.ignore()
@@ -75,9 +77,7 @@ class _Entries:
                 body_at = _skip_separators(piece, start, stop)
                 line += piece.count(b"\n", counted, body_at)
                 counted = body_at
-                record = self._decode(piece[body_at:stop], line)
-                if record is not None:
-                    yield record
+                yield from self._decode(piece[body_at:stop], line, _Neighbours(piece, bounds, index))
             start = stop
         line += piece.count(b"\n", counted, start)
         self.carry, self.carry_line = piece[start:], line
@@ -100,16 +100,22 @@ class _Entries:
         self.skipping = False
         return pos + len(self.end)
 
-    def _decode(self, raw: bytes, line: int) -> RawRecord | None:
+    def _decode(self, raw: bytes, line: int, neighbours=None) -> Iterator[RawRecord]:
         try:
             obj = json.loads(raw.decode("utf-8", "replace"))
         except json.JSONDecodeError as exc:
             self.ctx.unparsed(line, f"bad JSON: {exc.msg} (line {line + exc.lineno - 1})")
-            return None
+            return
         except (ValueError, RecursionError) as exc:
             self.ctx.unparsed(line, f"bad JSON: {str(exc)[:80]}")
-            return None
-        return convert(obj, line, self.ctx)
+            return
+        if neighbours is not None and isinstance(obj, dict) and unclosed(obj.get("textPayload")):
+            record = convert(obj, line, self.ctx)
+            if record is not None:
+                join_fragments(record, obj, neighbours)
+                yield record
+            return
+        yield from convert_all(obj, line, self.ctx)
 
     def oversize(self, line: int) -> None:
         self.ctx.count()
@@ -130,6 +136,20 @@ class _Entries:
             self.ctx.unparsed(at, error or "JSON cut off mid-entry: the input ends inside this entry")
         else:
             self.ctx.unparsed(at, error or "JSON array not closed: input ended before ']'")
+
+
+class _Neighbours:
+    """Raw bytes of the entries around entry `index` of one piece (for splice.join_fragments)."""
+
+    def __init__(self, piece: bytes, bounds: list[int], index: int) -> None:
+        self.piece, self.bounds, self.index = piece, bounds, index
+
+    def __call__(self, offset: int) -> bytes | None:
+        at = self.index + offset
+        if not 0 <= at < len(self.bounds) - 1:
+            return None
+        lo, hi = self.bounds[at], self.bounds[at + 1]
+        return self.piece[_skip_separators(self.piece, lo, hi):hi]
 
 
 def _any_between(hits: list[int], lo: int, hi: int) -> bool:

@@ -6,15 +6,30 @@ and the same entry pulled from the API become the same record.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, tzinfo
+from urllib.parse import urlsplit
 
 from ..model import RawRecord
 from ..timeutil import TimestampError, parse_timestamp
 from .textclean import clean, split_head
 
-# Keys that mark a dict as a LogEntry rather than an application's own JSON line.
+# Keys that mark a dict as a LogEntry rather than an application's own JSON line (the API's
+# camelCase, and the snake_case of the Python client's LogEntry objects written out as dicts).
 _ENTRY_KEYS = ("textPayload", "jsonPayload", "protoPayload", "httpRequest", "insertId", "logName")
+_SNAKE_KEYS = {
+    "text_payload": "textPayload", "json_payload": "jsonPayload", "proto_payload": "protoPayload",
+    "http_request": "httpRequest", "insert_id": "insertId", "log_name": "logName",
+    "receive_timestamp": "receiveTimestamp", "received_timestamp": "receiveTimestamp",
+    "span_id": "spanId", "trace_sampled": "traceSampled", "source_location": "sourceLocation",
+}
+_SNAKE_HTTP = {
+    "request_method": "requestMethod", "request_url": "requestUrl", "user_agent": "userAgent",
+    "remote_ip": "remoteIp", "server_ip": "serverIp", "request_size": "requestSize",
+    "response_size": "responseSize",
+}
 _MESSAGE_KEYS = ("message", "msg", "textPayload", "event", "log")
+_LATENCY = re.compile(r"\s*(\d+(?:\.\d*)?)s\s*$")
 
 
 class EntryError(ValueError):
@@ -22,7 +37,27 @@ class EntryError(ValueError):
 
 
 def is_log_entry(obj: dict) -> bool:
-    return any(k in obj for k in _ENTRY_KEYS)
+    return any(k in obj for k in _ENTRY_KEYS) or any(k in obj for k in _SNAKE_KEYS)
+
+
+def camel_entry(obj: dict) -> dict:
+    """A snake_case LogEntry (`insert_id`, `json_payload`, `http_request`…) in the API's shape.
+
+    The Python client names the payload `payload` (text or dict). Keys set to null (a script's
+    dump of every field) are dropped: `"textPayload": null` is no text. A camelCase entry
+    without nulls comes back unchanged (no copy).
+    """
+    snake = any(k in obj for k in _SNAKE_KEYS) or "payload" in obj
+    if not snake and None not in obj.values():
+        return obj
+    out = {_SNAKE_KEYS.get(k, k): v for k, v in obj.items() if v is not None}
+    payload = out.pop("payload", None)
+    if payload is not None and not any(k in out for k in ("textPayload", "jsonPayload")):
+        out["jsonPayload" if isinstance(payload, dict) else "textPayload"] = payload
+    req = out.get("httpRequest")
+    if isinstance(req, dict):
+        out["httpRequest"] = {_SNAKE_HTTP.get(k, k): v for k, v in req.items()}
+    return out
 
 
 def entry_to_record(
@@ -35,6 +70,7 @@ def entry_to_record(
     if not isinstance(obj, dict):
         raise EntryError(f"expected a JSON object, got {type(obj).__name__}")
     if is_log_entry(obj):
+        obj = camel_entry(obj)
         text, payload = _entry_text(obj)
         stamp = obj.get("timestamp") or (payload or {}).get("timestamp")
         severity = obj.get("severity") or (payload or {}).get("severity")
@@ -47,6 +83,10 @@ def entry_to_record(
         if stamp is None and "timestampSeconds" in obj:
             stamp = {"seconds": obj["timestampSeconds"], "nanos": obj.get("timestampNanos", 0)}
         severity = obj.get("severity") or obj.get("level") or obj.get("levelname")
+        if not text and stamp is None and not severity:
+            keys = ", ".join(str(k)[:30] for k in list(obj)[:6])
+            raise EntryError(f"not a log entry: a JSON object without message, time or severity "
+                             f"(keys: {keys or 'none'})")
         fields = _payload_fields(obj)
         insert_id = obj.get("logging.googleapis.com/insertId")
     ts, naive = (None, False)
@@ -78,17 +118,25 @@ def _entry_text(obj: dict) -> tuple[str, dict | None]:
         return _as_text(obj["textPayload"]), None
     payload = obj.get("jsonPayload")
     if isinstance(payload, dict):
-        return _payload_message(payload), payload
+        message = _payload_message(payload)
+        if not message and "methodName" in payload:  # an audit log carried as jsonPayload
+            message = _audit_text(payload)
+        return message, payload
     proto = obj.get("protoPayload")
     if isinstance(proto, dict):
-        status = proto.get("status", {}) if isinstance(proto.get("status"), dict) else {}
-        parts = [proto.get("methodName"), proto.get("resourceName"), status.get("message")]
-        return " ".join(str(p) for p in parts if p), None
+        return _audit_text(proto), None
     req = obj.get("httpRequest")
     if isinstance(req, dict):
         parts = [req.get("requestMethod"), req.get("requestUrl"), req.get("status")]
         return " ".join(str(p) for p in parts if p is not None), None
     return "", None
+
+
+def _audit_text(audit: dict) -> str:
+    """An audit log's method, resource and status message (e.g. a Cloud Run deploy)."""
+    status = audit.get("status") if isinstance(audit.get("status"), dict) else {}
+    parts = [audit.get("methodName"), audit.get("resourceName"), status.get("message")]
+    return " ".join(str(p) for p in parts if p)
 
 
 def _payload_message(payload: dict) -> str:
@@ -123,9 +171,50 @@ def _entry_fields(obj: dict, payload: dict | None) -> dict[str, str]:
     labels = obj.get("labels")
     if isinstance(labels, dict) and labels.get("instanceId"):
         fields["instance_id"] = str(labels["instanceId"])
+    req = obj.get("httpRequest")
+    if isinstance(req, dict):
+        fields.update(request_fields(req))
     if payload:
         fields.update(_payload_fields(payload))
     return fields
+
+
+def request_fields(req: dict) -> dict[str, str]:
+    """Cloud Run request-log fields for rules: method, URL, path, status, user agent, latency."""
+    fields: dict[str, str] = {}
+    for key, name in (("requestMethod", "http_method"), ("requestUrl", "http_url"),
+                      ("userAgent", "http_user_agent")):
+        if isinstance(req.get(key), str) and req[key]:
+            fields[name] = req[key]
+    url = fields.get("http_url")
+    if url:
+        try:
+            fields["http_path"] = urlsplit(url).path or "/"
+        except ValueError:
+            pass
+    status = req.get("status")
+    if isinstance(status, int | str) and not isinstance(status, bool) and str(status).isdigit():
+        fields["http_status"] = str(int(status))
+    latency = _latency(req.get("latency"))
+    if latency is not None:
+        fields["http_latency"] = latency
+    return fields
+
+
+def _latency(value: object) -> str | None:
+    """"2.212449s", {"seconds": 2, "nanos": 212449000} or a number → "2.212449" (seconds)."""
+    if isinstance(value, str):
+        m = _LATENCY.match(value)
+        return m.group(1) if m else None
+    if isinstance(value, dict):
+        try:
+            secs = int(value.get("seconds", 0)) + int(value.get("nanos", 0)) / 1e9
+        except (TypeError, ValueError):
+            return None
+        return f"{secs:.9f}".rstrip("0").rstrip(".")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.9f}".rstrip("0").rstrip(".")
+    return None
 
 
 def _payload_fields(payload: dict) -> dict[str, str]:
@@ -150,6 +239,17 @@ def _as_text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def unescape_newlines(text: str) -> str:
+    """Literal `\\n` → newline in a one-line message (the 09-03 era escaped its tracebacks).
+
+    Only when the text has no real newline, so the last traceback line (the exception) becomes
+    a line of its own that rules can anchor on.
+    """
+    if "\\n" in text and "\n" not in text:
+        return text.replace("\\r\\n", "\n").replace("\\n", "\n")
+    return text
+
+
 def _text_era(text: str, sev: str | None, fields: dict[str, str]):
     """Staging logged whole loguru lines as textPayload until 2025-09-03, with no severity.
 
@@ -157,7 +257,7 @@ def _text_era(text: str, sev: str | None, fields: dict[str, str]):
     and the logger from it and keep only the message, so rules see the same text as for
     a plain-text file.
     """
-    text = clean(text)
+    text = unescape_newlines(clean(text))
     head = split_head(text) if text[:1].isdigit() else None
     if head is None:
         return text, sev, fields

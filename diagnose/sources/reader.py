@@ -2,10 +2,14 @@
 
 This is the only place that knows all formats: it opens each input, sniffs it, hands it to the
 matching reader, drops insertId duplicates across inputs, and adds the one time-zone warning.
+For JSON it also decodes the first value: a document wrapping LogEntry lists goes to the
+streaming reader (its entries are counted one by one), and input whose first value is no log
+at all is decoded whole so every value is reported, never silently ignored.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -19,12 +23,14 @@ from .inputs import STDIN, dir_files
 from .jsonarray import read_json_stream
 from .jsonl import read_jsonl
 from .jsonpretty import pretty_indent, read_pretty
+from .logentry import is_log_entry
 from .parallel import WorkerPool, can_split, read_jsonl_parallel
 from .prefilter import Prefilter
 from .sniff import Format, sniff
-from .stream import ByteCounter, Input, open_path
+from .stream import MAX_LINE, ByteCounter, Input, open_path
 from .text import read_text
 from .textparallel import read_text_parallel, text_ranges
+from .wrapper import wrapped_entries
 
 STDIN_NAME = "<stdin>"
 
@@ -96,9 +102,20 @@ class _Opened:
 
     def _dispatch(self, source: Input, ctx: SourceContext) -> Iterator[RawRecord]:
         fmt = sniff(source.peek_content())
+        if fmt in (Format.JSON_LINES, Format.JSON_OBJECTS, Format.JSON_ARRAY):
+            array = fmt is Format.JSON_ARRAY
+            first = _first_value(source, inside_array=array)
+            if not array and (first is _TOO_BIG or first is not _UNKNOWN
+                              and wrapped_entries(first) is not None):
+                return read_json_stream(source, ctx, array=False)  # entries counted one by one
+            if first is not _UNKNOWN and first is not _TOO_BIG and not _loggish(first) and (
+                    wrapped_entries(first) is None):
+                ctx.prefilter = None  # not logs, it seems: decode all, so each is reported
+                if fmt is Format.JSON_OBJECTS:
+                    return read_json_stream(source, ctx, array=False)
         if fmt is Format.JSON_LINES:
             size = os.path.getsize(self.path) if self.path != STDIN else 0
-            if not source.compressed and can_split(self.path, size, ctx):
+            if not (source.compressed or source.cr_only) and can_split(self.path, size, ctx):
                 self.size = size
                 return read_jsonl_parallel(self.path, ctx, self.pool, self.progress, self.base)
             return read_jsonl(source, ctx)
@@ -110,12 +127,52 @@ class _Opened:
             return read_json_stream(source, ctx, array=array)
         if fmt is Format.TEXT:
             size = os.path.getsize(self.path) if self.path != STDIN else 0
-            ranges = None if source.compressed else text_ranges(self.path, size, ctx)
+            plain = not (source.compressed or source.cr_only)
+            ranges = text_ranges(self.path, size, ctx) if plain else None
             if ranges is not None:
                 self.size = size
                 return read_text_parallel(self.path, ranges, ctx, self.pool, self.progress, self.base)
             return read_text(source, ctx)
         return _special(fmt, source, ctx)
+
+
+_UNKNOWN = object()
+_TOO_BIG = object()  # a first value over MAX_LINE: a wrapper of a long export, most likely
+
+
+def _first_value(source: Input, inside_array: bool = False) -> object:
+    """The input's first JSON value (or its array's first element), decoded from read-ahead
+    (growing to at most MAX_LINE bytes, so a JSONL file costs one line); _UNKNOWN if it does
+    not decode."""
+    decoder = json.JSONDecoder()
+    want = 1 << 16
+    while True:
+        head = source.peek_content(want)
+        text = head.decode("utf-8", "replace").lstrip(" \t\r\n")
+        if inside_array:
+            text = text[1:].lstrip(" \t\r\n")
+        try:
+            return decoder.raw_decode(text)[0]
+        except json.JSONDecodeError as exc:
+            if len(head) < want or exc.pos < len(text) - 64 and not (
+                    exc.msg.startswith("Unterminated")):
+                return _UNKNOWN
+            if want >= MAX_LINE:
+                return _TOO_BIG
+            want *= 4
+        except (ValueError, RecursionError):
+            return _UNKNOWN
+
+
+def _loggish(value: object) -> bool:
+    """A LogEntry, or an application's JSON log line (it has a message, time or level)."""
+    if not isinstance(value, dict):
+        return False
+    return is_log_entry(value) or any(k in value for k in _LINE_KEYS)
+
+
+_LINE_KEYS = ("message", "msg", "textPayload", "event", "log", "timestamp", "time", "ts",
+              "timestampSeconds", "severity", "level", "levelname")
 
 
 def _special(fmt: Format, source: Input, ctx: SourceContext) -> Iterator[RawRecord]:

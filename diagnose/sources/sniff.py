@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 
 _WS = b" \t\r\n"
@@ -24,7 +25,7 @@ def sniff(prefix: bytes) -> Format:
     if not body:
         return Format.EMPTY
     if body[:1] == b"[":
-        return Format.JSON_ARRAY
+        return Format.JSON_ARRAY if _json_array_start(body) else Format.TEXT
     if body[:1] == b"{":
         first_line = body.split(b"\n", 1)[0].strip()
         return Format.JSON_OBJECTS if first_line == b"{" else Format.JSON_LINES
@@ -33,6 +34,29 @@ def sniff(prefix: bytes) -> Format:
     if _json_lines_after_first(body):
         return Format.JSON_LINES  # a shard cut mid-entry: its first line is a fragment
     return Format.TEXT
+
+
+def _json_array_start(body: bytes) -> bool:
+    """`[` opens a JSON array, not a text line like `[2025-09-15 20:03:01 +0000] [1] [INFO] …`.
+
+    Decided by trying: `[` then an object, a nested array, a string or `]` is JSON; anything else
+    (a bracketed time stamp, level or word) is JSON only if the peeked text decodes as JSON or
+    fails only because it ends (the peek may cut a long array).
+    """
+    after = body[1:].lstrip(_WS)[:1]
+    if after in (b"{", b"]", b""):
+        return True
+    first_line = body.split(b"\n", 1)[0]
+    if after in (b"[", b'"') and first_line.rstrip().endswith((b",", b"[", b"{")):
+        return True  # one value per line: a pretty or line-wise array
+    text = body.decode("utf-8", "replace")
+    try:
+        json.JSONDecoder().raw_decode(text)
+    except json.JSONDecodeError as exc:
+        return exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated")
+    except (ValueError, RecursionError):
+        return True  # JSON the reader will report (e.g. an integer too long)
+    return True
 
 
 def _json_lines_after_first(body: bytes) -> bool:

@@ -15,6 +15,7 @@ from ..errors import InputError
 
 BLOCK = 8 << 20
 MAX_LINE = 16 << 20
+BLANK_KEEP = 1 << 20  # blank head bytes kept before peek_content starts dropping them
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _BLANK = b" \t\r\n" + _BOM
@@ -46,6 +47,8 @@ class Input:
     def __init__(self, counter: ByteCounter) -> None:
         self.counter = counter
         self.error: str | None = None
+        self.skipped_lines = 0  # blank lines dropped from the head by peek_content
+        self.cr_only = False  # old Mac line ends: every `\r` is read as `\n`
         self._pending = b""
         head = self._fill(counter, 2)
         self._stream: object = counter
@@ -78,17 +81,32 @@ class Input:
         data = self._stream.read(n)  # type: ignore[attr-defined]
         if not data:
             self.error = getattr(self._stream, "error", None)
+        elif self.cr_only:
+            data = data.replace(b"\r", b"\n")
         return data
 
     def peek_content(self, want: int = 1 << 16) -> bytes:
-        """Read ahead `want` bytes (more while it is all whitespace); they stay unread."""
+        """Read ahead `want` bytes (more while it is all whitespace); they stay unread.
+
+        A blank head longer than BLANK_KEEP is dropped as it is read (its newlines are counted
+        in `skipped_lines`, so line numbers stay right): however many blank lines precede the
+        content, the sniffer sees the content and memory stays bounded.
+        """
         data = self._pending
-        while len(data) < want or (len(data) < MAX_LINE and not data.strip(_BLANK)):
+        while len(data) < want or not data.strip(_BLANK):
+            if len(data) > BLANK_KEEP and not data.strip(_BLANK):
+                self.skipped_lines += data.count(b"\n") or data.count(b"\r")
+                data = b""
             chunk = self._read_stream(max(want - len(data), 1 << 16))
             if not chunk:
                 break
             data += chunk
-        self._pending = data.removeprefix(_BOM)  # a UTF-8 BOM is not content
+        data = data.removeprefix(_BOM)  # a UTF-8 BOM is not content
+        if not self.cr_only and b"\r" in data and b"\n" not in data:
+            self.cr_only = True
+        if self.cr_only:
+            data = data.replace(b"\r", b"\n")
+        self._pending = data
         return self._pending
 
 
@@ -115,27 +133,60 @@ class Gunzip:
             src = self._next_input()
             if src is None:
                 break
+            saved = self.zlib.copy()
             try:
                 data = self.zlib.decompress(src, n - size)
             except zlib.error as exc:
+                data = self._salvage(saved, src, n - size)
                 self.error = f"corrupt gzip data: {exc}"
-                break
             self.started = True
             parts.append(data)
             size += len(data)
         return b"".join(parts)
 
+    def _salvage(self, saved, src: bytes, limit: int) -> bytes:
+        """What `src` decodes to before the error (a bad CRC comes after all the data).
+
+        Replays `src` from the state before the failed call in 256-byte steps, then the failing
+        step byte by byte: only the error path pays for it.
+        """
+        out: list[bytes] = []
+        size = 0
+        for step in (256, 1):
+            at = 0
+            while at < len(src) and size < limit:
+                before = saved.copy()
+                try:
+                    piece = saved.decompress(src[at : at + step], limit - size)
+                except zlib.error:
+                    saved = before
+                    break
+                out.append(piece)
+                size += len(piece)
+                if saved.unconsumed_tail or saved.eof:
+                    return b"".join(out)
+                at += step
+            src = src[at:]
+        return b"".join(out)
+
     def _next_input(self) -> bytes | None:
-        """Compressed bytes to feed next; None at a clean end or after recording an error."""
-        if self.zlib.unconsumed_tail:
-            return self.zlib.unconsumed_tail
+        """Compressed bytes to feed next; None at a clean end or after recording an error.
+
+        End of member is checked first: a member that ends exactly when the output limit is
+        reached keeps the next member's bytes in `unconsumed_tail` too (the same bytes as
+        `unused_data`); feeding them to the finished member would return nothing, forever.
+        """
         if self.zlib.eof:  # a member ended: another may follow (zero padding is allowed)
-            rest = self.zlib.unused_data.lstrip(b"\x00") or self.raw.read(self.CHUNK)
-            rest = rest.lstrip(b"\x00")
-            if not rest:
-                return None
+            rest = self.zlib.unused_data.lstrip(b"\x00")
+            while not rest:
+                more = self.raw.read(self.CHUNK)
+                if not more:
+                    return None
+                rest = more.lstrip(b"\x00")
             self.zlib = zlib.decompressobj(wbits=31)
             return rest
+        if self.zlib.unconsumed_tail:
+            return self.zlib.unconsumed_tail
         src = self.raw.read(self.CHUNK)
         if not src:
             self.error = "truncated gzip: compressed data ended before the end-of-stream marker"
@@ -189,7 +240,7 @@ class LineBlocks:
         self.truncated_at = 0
 
     def __iter__(self) -> Iterator[tuple[bytes | None, int, int, int, int]]:
-        rest, line, skipping = b"", 1, False
+        rest, line, skipping = b"", 1 + getattr(self.source, "skipped_lines", 0), False
         while True:
             chunk = self.source.read(self.block)
             if not chunk:

@@ -1,9 +1,11 @@
-"""Plain-text logs: Python logging, loguru, gcloud table rows, Console copy-paste, test output.
+"""Plain-text logs: Python logging, loguru, gunicorn, Apache, gcloud tables, Console, test output.
 
-A line that starts with a time stamp starts a record; the lines after it that do not (a
-traceback, the message line of a Console copy-paste pair, a multi-line message) are folded into
-it. Lines before the first stamped line, and recognised unstamped test-output lines such as
-`[INFO] Pipeline event: ping`, are records of their own without a time.
+A line that starts with a time stamp (bare or bracketed) starts a record; the lines after it that
+do not (a traceback, the message line of a Console copy-paste pair, a multi-line message, a
+table's continuation row) are folded into it. Lines before the first stamped line, and
+recognised unstamped lines such as `[INFO] Pipeline event: ping`, `ERROR:logger:message` or
+pytest's `E   TimeoutError: …`, are records of their own without a time. A gcloud table's header
+row is no record.
 
 Big blocks with a prefilter are planned in bulk first (textfast.py): the plain one-line noise
 records are counted without decoding, only the lines that matter go through the line-by-line
@@ -20,7 +22,7 @@ from ..model import RawRecord
 from ..timeutil import TimestampError, parse_timestamp
 from .context import SourceContext
 from .stream import Input, LineBlocks
-from .textclean import LineHead, clean, split_head, unstamped_start
+from .textclean import TABLE_HEADER, LineHead, clean, split_head, split_unstamped, unstamped_start
 
 Plan = tuple[list[int], list[int], list[int], set[int]]  # see textfast.plan_block
 
@@ -33,6 +35,7 @@ class _Pending:
     line: int
     head: LineHead
     hit: bool | None  # a prefilter literal is on one of its lines; None: not known, check text
+    width: int  # length of the stamped line: its message column is width - len(message)
     parts: list[str] = field(default_factory=list)
     size: int = 0
     dropped: int = 0
@@ -120,6 +123,7 @@ class _Folder:
         self.ctx = ctx
         self.pending: _Pending | None = None
         self.last_stamp: str | None = None  # raw stamp of the last stamped record (parsed lazily)
+        self.started = False  # a non-blank line was seen (the first may be a table header)
 
     def feed(self, raw: bytes, line_no: int, hit: bool | None) -> Iterator[RawRecord]:
         if b"\x00" in raw:
@@ -131,8 +135,13 @@ class _Folder:
         head = split_head(line)
         if head is not None:
             yield from self.flush()
-            self.pending = _Pending(line_no, head, hit)
+            self.started = True
+            self.pending = _Pending(line_no, head, hit, len(line))
             return
+        if not self.started and line.strip():
+            self.started = True
+            if TABLE_HEADER.match(line):  # `TIMESTAMP  SEVERITY  TEXT_PAYLOAD`: not a record
+                return
         severity = unstamped_start(line)
         if severity is not None:
             yield from self.flush()
@@ -181,21 +190,22 @@ class _Folder:
     ) -> Iterator[RawRecord]:
         ctx = self.ctx
         ctx.count()
-        text = line.rstrip()
+        text, logger = split_unstamped(line.rstrip())
         if not self._relevant(hit, text):
             ctx.ignore()
             return
+        fields = {"logger": logger, "module": logger} if logger else {}
         if self.last_stamp is None:
-            yield RawRecord(ctx.source, line_no, None, severity, text)
+            yield RawRecord(ctx.source, line_no, None, severity, text, fields)
             return
         # A bare print() between two log lines (`[FALLBACK] User ID: …`) happened after the
         # stamped line before it: that is the best time it has.
         try:
             ts, naive = parse_timestamp(self.last_stamp, ctx.default_tz)
         except TimestampError:
-            yield RawRecord(ctx.source, line_no, None, severity, text)
+            yield RawRecord(ctx.source, line_no, None, severity, text, fields)
             return
-        yield ctx.stamped(RawRecord(ctx.source, line_no, ts, severity, text), naive)
+        yield ctx.stamped(RawRecord(ctx.source, line_no, ts, severity, text, fields), naive)
 
     def _relevant(self, hit: bool | None, text: str) -> bool:
         prefilter = self.ctx.prefilter
@@ -205,7 +215,12 @@ class _Folder:
 
 
 def _join(p: _Pending, message: str) -> str:
-    parts = [message, *p.parts] if message.strip() else p.parts
+    """The message and its folded lines; lines indented to the message column (gcloud's table
+    continuation rows) lose that indentation, keeping what is relative to it."""
+    column = p.width - len(message)
+    pad = " " * column
+    lines = [part[column:] if column > 8 and part.startswith(pad) else part for part in p.parts]
+    parts = [message, *lines] if message.strip() else lines
     text = "\n".join(parts).rstrip()
     if p.dropped:
         text += f"\n… ({p.dropped} more lines not kept)"

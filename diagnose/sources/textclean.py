@@ -17,6 +17,7 @@ LEVELS: dict[str, str] = {
     "TRACE": "DEBUG", "DEBUG": "DEBUG", "INFO": "INFO", "SUCCESS": "INFO", "NOTICE": "NOTICE",
     "WARN": "WARNING", "WARNING": "WARNING", "ERROR": "ERROR", "CRITICAL": "CRITICAL",
     "FATAL": "CRITICAL", "ALERT": "ALERT", "EMERGENCY": "EMERGENCY", "DEFAULT": "DEFAULT",
+    "CRIT": "CRITICAL", "EMERG": "EMERGENCY",  # Apache
 }
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
@@ -28,19 +29,34 @@ _LOGURU_TAG = re.compile(
 _STAMP = re.compile(
     r"\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)\]?"
 )
+# `[2025-09-15 20:03:01 +0000]` (gunicorn) and `[Sun Dec 04 04:47:44 2005]` (Apache httpd).
+_BRACKET_STAMP = re.compile(
+    r"\[(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})? ?(?:Z|[+-]\d\d:?\d\d)?"
+    r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"[ \d]\d \d\d:\d\d:\d\d(?:\.\d{1,6})? \d{4})\]"
+)
 _ZONED = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
 _ZONE_WORD = re.compile(r" ([A-Z]{2,5})(?=[\s\]|]|$)")
 _LOGURU = re.compile(
     r"\s*\|\s*(?P<lvl>[A-Za-z]+)\s*\|\s*(?:(?P<name>[^\s:|]+):(?P<fn>[^\s:|]+):\d+\s*\|)?\s?"
 )
 _LEVEL_WORD = re.compile(r"\s*\[?\s*(?P<lvl>[A-Za-z]+)\s*\]?:?(?:\s+|$)")
+# `[1] [INFO] ` (gunicorn: pid, then level) and `[notice] ` / `[error] ` (Apache, lower case).
+_BRACKET_LEVEL = re.compile(r"\s*(?:\[\d+\]\s*)?\[(?P<lvl>[A-Za-z]+)\]:?(?:\s+|$)")
 # Unstamped lines that still begin a record of their own (test/client output).
 _UNSTAMPED_START = re.compile(
     r"\[(?P<lvl>[A-Z]+)\]\s"  # [INFO] Pipeline event: ping
     r"|(?P<lvl2>DEBUG|INFO|WARNING|ERROR|CRITICAL) +\S+:\S+:\d+ "  # pytest log capture
     r"|(?:={5,}|_{5,}|-{5,} )"  # pytest section separators
     r"|(?:PASSED|FAILED|ERROR|SKIPPED|XFAIL) \S+::"  # pytest -rA summary rows
+    r"|(?P<lvl3>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:[\w.]+:| +)"  # stdlib basicConfig, uvicorn
+    r"|E {2,}\S"  # pytest's failure report: `E   TimeoutError: …`
 )
+_STDLIB = re.compile(
+    r"(?P<lvl>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:(?P<logger>[\w.]+):| +)")  # `INFO:     …`
+_PYTEST_E = re.compile(r"E {2,}")
+# `TIMESTAMP  SEVERITY  TEXT_PAYLOAD`: the header row of `gcloud logging read --format=table`.
+TABLE_HEADER = re.compile(r"[A-Z][A-Z_.]*(?: {2,}[A-Z][A-Z_.]*)+\s*$")
 
 
 @dataclass(slots=True)
@@ -74,6 +90,10 @@ def split_head(line: str) -> LineHead | None:
     if not line[:1].isdigit() and not line.startswith("["):
         return None
     m = _STAMP.match(line)
+    if m is None or line[:1] == "[" and line[m.end() - 1 : m.end()] != "]":
+        b = _BRACKET_STAMP.match(line) if line[:1] == "[" else None
+        if b is not None:
+            return LineHead(b.group(1), None, line[b.end():])
     if m is None:
         return None
     stamp, rest, unknown = m.group(1), line[m.end():], None
@@ -102,6 +122,9 @@ def split_level(rest: str) -> tuple[str | None, str | None, str]:
     m = _LEVEL_WORD.match(rest)
     if m and m.group("lvl").upper() in LEVELS and m.group("lvl").isupper():
         return LEVELS[m.group("lvl")], None, rest[m.end():]
+    m = _BRACKET_LEVEL.match(rest)
+    if m and m.group("lvl").upper() in LEVELS:
+        return LEVELS[m.group("lvl").upper()], None, rest[m.end():]
     return None, None, stripped
 
 
@@ -110,8 +133,22 @@ def unstamped_start(line: str) -> str | None:
     m = _UNSTAMPED_START.match(line)
     if m is None:
         return None
-    lvl = m.group("lvl") or m.group("lvl2") or ""
+    if line[:1] == "E" and _PYTEST_E.match(line):
+        return "ERROR"
+    lvl = m.group("lvl") or m.group("lvl2") or m.group("lvl3") or ""
     return LEVELS.get(lvl, "")
+
+
+def split_unstamped(line: str) -> tuple[str, str | None]:
+    """(message, logger) of an unstamped record line: pytest's `E   ` and the stdlib
+    `LEVEL:logger:` prefixes are not part of the message rules should see."""
+    m = _PYTEST_E.match(line)
+    if m is not None:
+        return line[m.end():], None
+    m = _STDLIB.match(line)
+    if m is not None:
+        return line[m.end():], m.group("logger")
+    return line, None
 
 
 def _ends_or_separates(text: str) -> bool:

@@ -12,7 +12,7 @@ import pickle
 import sys
 from datetime import UTC, tzinfo
 
-from .jsonl import Decoded, classify_block, decode_raw
+from .jsonl import BlockLines, Decoded, classify_block, decode_raw
 from .prefilter import Prefilter
 from .stream import MAX_LINE, LineBlocks
 
@@ -35,7 +35,9 @@ def scan_range(
                 out.append((0, 0, [], 1))
             else:
                 records, survivors = classify_block(data, lo, hi, newlines, prefilter)
-                decoded = [(i, decode_raw(raw, path, 0, default_tz)) for i, raw in survivors]
+                block = BlockLines(data, lo, hi)
+                decoded = [(i, decode_raw(raw, path, 0, default_tz, block.around(i)))
+                           for i, raw in survivors]
                 out.append((records, newlines, decoded, 0))
     return out
 
