@@ -20,7 +20,8 @@ from .model import Event, Finding
 from .report import ConnectionOutcome
 from .scopes import ScopeHit
 
-MAX_EVIDENCE = 5
+MAX_EVIDENCE = 6
+MAX_BREAKDOWN = 8
 MAX_SYMPTOMS_SHOWN = 50
 SCOPE_RANK = {"service": 0, "revision": 1, "instance": 2, "run": 3, "connection": 4}
 
@@ -80,7 +81,9 @@ def attribute(
             need = hit.rule.when.at_least if hit.rule.when.type == "count" else 1
             if len(rest) < need:
                 continue
-            hit.count -= len(hit.triggers) - len(rest)
+            dropped = len(hit.triggers) - len(rest)
+            hit.count -= dropped if not hit.rule.when.distinct else 0
+            hit.lines -= dropped
             hit.triggers = rest
             hit.first_seen, hit.last_seen = rest[0].ts, rest[-1].ts
         scoped.append(_finding(hit))
@@ -141,10 +144,10 @@ def _finding(hit: ScopeHit) -> Finding:
     def fill(text: str) -> str:
         return render_template(text, values)
 
-    by_kind: dict[str, Event] = {}
-    for event in hit.triggers:
-        by_kind.setdefault(event.kind, event)  # one line per kind of trigger, the first
-    evidence = [*by_kind.values(), *hit.related]
+    # the first line of each distinct trigger template (most frequent first), then the
+    # related lines: what kept happening, and why
+    examples = [e for _, _, e in hit.breakdown[:MAX_EVIDENCE - min(2, len(hit.related))]]
+    evidence = sorted(examples or [first], key=Event.sort_key) + hit.related[:2]
     key = fill(rule.key) if rule.key else hit.scope_key
     return Finding(
         rule_id=rule.id,
@@ -165,6 +168,8 @@ def _finding(hit: ScopeHit) -> Finding:
         scope=rule.scope,
         scope_key=hit.scope_key,
         count=hit.count,
+        lines=hit.lines,
+        breakdown=[(t, n) for t, n, _ in hit.breakdown[:MAX_BREAKDOWN]],
     )
 
 

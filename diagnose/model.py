@@ -135,6 +135,8 @@ class Finding:
     scope_key: str = ""  # the revision, instance… it happened on ("" for connection findings)
     count: int = 0  # trigger events behind it (count rules: how many within the window)
     symptom_counts: dict[str, int] = field(default_factory=dict)  # explained symptoms by kind
+    lines: int = 0  # trigger lines behind `count` (more when the rule counts distinct ids)
+    breakdown: list[tuple[str, int]] = field(default_factory=list)  # trigger templates, most first
 
     @property
     def fingerprint(self) -> str:

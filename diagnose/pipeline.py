@@ -141,7 +141,13 @@ def analyze_records(
     )
     report.sections["unexplained_errors"] = errors
     report.sections["event_counts"] = dict(sorted(clock.counts.items()))
-    report.sections["uncorrelated_kinds"] = dict(sorted(corr_stats.uncorrelated_kinds.items()))
+    # events a wider-scope rule looked at (a container exit, a startup error) or noise were
+    # never meant for a connection: "matched no connection" lists only the others
+    used = scopes.used_kinds
+    unmatched = {k: n for k, n in corr_stats.uncorrelated_kinds.items()
+                 if k not in used and not k.startswith("noise.")}
+    report.uncorrelated_events = sum(unmatched.values())
+    report.sections["uncorrelated_kinds"] = dict(sorted(unmatched.items()))
     if options.keep_timeline is not None:
         report.sections["timelines"] = timelines
     if miner is not None:

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .classify import CONNECTION_SCOPES, render_template, trigger_matches
+from .masking import mask
 from .model import Event
 from .rulepack.model import FindingRule, RuleSet
 
 MAX_TRIGGERS_KEPT = 5_000  # per group: the places surface findings recount after attribution
 MAX_SYMPTOMS_KEPT = 50_000  # symptom events kept for attribution to wider causes
-EVIDENCE_PER_KIND = 1
+MAX_TEMPLATES = 50  # per group: distinct trigger lines counted for the breakdown
+MAX_UNITS = 100_000  # per group: distinct instances (or other ids) remembered for `distinct`
 
 
 @dataclass(slots=True)
@@ -37,16 +39,21 @@ class ScopeHit:
     triggers: list[Event]  # capped; the first ones
     related: list[Event] = field(default_factory=list)  # evidence kinds seen in the group
     surface: bool = False  # every trigger is a symptom kind: it yields to a deeper cause
+    lines: int = 0  # trigger lines (count is distinct units when the rule counts `distinct`)
+    breakdown: list[tuple[str, int, Event]] = field(default_factory=list)  # template, n, first
 
 
 @dataclass(slots=True)
 class _Group:
     times: deque
-    count: int = 0
+    count: int = 0  # units: lines, or distinct ids when the rule counts `distinct`
+    lines: int = 0
     first: datetime | None = None
     last: datetime | None = None
     fired_at: datetime | None = None
     triggers: list[Event] = field(default_factory=list)
+    units: set[str] = field(default_factory=set)
+    templates: dict[str, list] = field(default_factory=dict)  # masked line -> [n, first event]
 
 
 class ScopeEvaluator:
@@ -97,11 +104,20 @@ class ScopeEvaluator:
         need = rule.when.at_least if rule.when.type == "count" else 1
         if group is None:
             group = self.groups[key] = _Group(times=deque(maxlen=need))
-        group.count += 1
+        group.lines += 1
         group.first = group.first or event.ts
         group.last = event.ts
         if len(group.triggers) < MAX_TRIGGERS_KEPT:
             group.triggers.append(event)
+        _tally(group.templates, event)
+        distinct = rule.when.distinct
+        if distinct:
+            unit = event.ids.get(distinct) or event.provenance  # no id: every line is a unit
+            if unit in group.units:
+                return
+            if len(group.units) < MAX_UNITS:
+                group.units.add(unit)
+        group.count += 1
         group.times.append(event.ts)
         if group.fired_at is None and len(group.times) == need and (
             group.times[-1] - group.times[0] <= timedelta(seconds=rule.when.window_seconds)
@@ -129,5 +145,24 @@ class ScopeEvaluator:
                 triggers=group.triggers,
                 related=related,
                 surface=set(rule.when.trigger) <= self.symptom_kinds,
+                lines=group.lines,
+                breakdown=sorted(
+                    ((t, n, e) for t, (n, e) in group.templates.items()),
+                    key=lambda item: (-item[1], item[2].ts, item[0]),
+                ),
             ))
         return hits
+
+    @property
+    def used_kinds(self) -> set[str]:
+        """Kinds a wider-scope rule looks at: not "unmatched" when no connection takes them."""
+        return self._trigger_kinds | self.evidence_kinds
+
+
+def _tally(templates: dict[str, list], event: Event) -> None:
+    template = mask(event.text)
+    entry = templates.get(template)
+    if entry is not None:
+        entry[0] += 1
+    elif len(templates) < MAX_TEMPLATES:
+        templates[template] = [1, event]

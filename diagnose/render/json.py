@@ -85,6 +85,8 @@ def _finding(f: Finding) -> dict:
         "scope": f.scope,
         "scope_key": f.scope_key,
         "count": f.count,
+        "lines": f.lines,
+        "breakdown": [{"template": t, "count": n} for t, n in f.breakdown],
         "symptom_counts": dict(f.symptom_counts),
     }
 

@@ -61,8 +61,16 @@ def _finding_panel(number: int, f: Finding, report: Report) -> Panel:
     body.add_column(style="bold", no_wrap=True)
     body.add_column()
     if f.scope != "connection":
-        body.add_row("Scope", Text(clean(f"{f.scope} {f.scope_key or '(unnamed)'}: {f.count} "
-                                         "trigger line(s)")))
+        body.add_row("Scope", Text(clean(f"{f.scope} {f.scope_key or '(unnamed)'}")))
+    if f.breakdown:
+        lines = Text()
+        for template, n in f.breakdown[:5]:
+            lines.append(f"×{n} ", style="bold")
+            lines.append(clean(template) + "\n")
+        more = len(f.breakdown) - 5
+        if more > 0:
+            lines.append(f"… {more} more (--format json)\n", style="dim")
+        body.add_row("Lines", lines)
     if f.connections or f.scope == "connection":
         body.add_row("Connections", Text(clean(_list(f.connections))))
     body.add_row("Seen", Text(f"{_ts(f.first_seen)} → {_ts(f.last_seen)}"))

@@ -80,6 +80,7 @@ def _condition(doc: dict, log: IssueLog) -> Condition | None:
         requires=list(doc.get("requires", [])),
         at_least=at_least,
         attrs=attrs,
+        distinct=doc.get("distinct", ""),
     )
 
 

@@ -53,6 +53,7 @@ class Condition:
     unless: list[str] = field(default_factory=list)
     requires: list[str] = field(default_factory=list)  # fires only if one of these kinds occurs
     at_least: int = 1  # count: this many triggers within the window, per scope value
+    distinct: str = ""  # count distinct values of this id (e.g. "instance"), not lines
     attrs: dict[str, re.Pattern] = field(default_factory=dict)  # trigger attr conditions
 
 

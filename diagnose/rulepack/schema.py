@@ -78,6 +78,7 @@ WHEN = {
     "unless": Spec("strings"),
     "requires": Spec("strings"),
     "at_least": Spec("integer"),
+    "distinct": Spec("string"),
     "attrs": Spec("string-table"),
 }
 SCENARIO_EXPECT = {
