@@ -123,7 +123,8 @@ def _window(finding: Finding, hit: ScopeHit) -> _Window:
 
 def _finding(hit: ScopeHit) -> Finding:
     rule = hit.rule
-    first = hit.triggers[0]
+    # the templates quote what happened most often; `first` is its first line
+    first = hit.breakdown[0][2] if hit.breakdown else hit.triggers[0]
     values = {}
     for event in [*hit.related, first]:
         values.update(event.ids)
