@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .errors import InputError, UsageError
@@ -23,7 +23,8 @@ from .report import OUTCOMES
 from .rulepack import load_rule_packs
 from .rulepack.model import RuleSet
 from .sources import expand_inputs
-from .timeutil import TimestampError, parse_duration, parse_timestamp, resolve_tz
+from .sources.inputs import NOT_LOGS
+from .timeutil import TimestampError, parse_window_bound, resolve_tz
 
 
 @dataclass(slots=True)
@@ -244,11 +245,23 @@ def _baseline(report, ruleset, request: ReportRequest):
     exports = [str(p) for p, is_report in kinds.items() if not is_report]
     if reports and exports or len(reports) > 1:
         raise UsageError("--baseline takes one JSON report, or one or more log exports")
+    for export in exports:
+        suffix = Path(export).suffix.lower()
+        if suffix in NOT_LOGS:
+            raise UsageError(
+                f"--baseline {export}: a {suffix} file is neither a diagnose JSON report nor a log "
+                "export", hint="pass a report written by `diagnose … --format json`, or known-good logs")
     if reports:
         previous = load_baseline(reports[0])
     else:
         options = AnalyzeOptions(command="baseline: " + " ".join(exports))
-        previous = report_to_dict(analyze(expand_inputs(exports), ruleset, options))
+        known_good = analyze(expand_inputs(exports), ruleset, options)
+        if known_good.exit_code() == ExitCode.NO_INPUT:
+            raise UsageError(
+                f"--baseline {' '.join(exports)}: neither a diagnose JSON report nor a log export "
+                "with any readable records",
+                hint="pass a report written by `diagnose … --format json`, or known-good logs")
+        previous = report_to_dict(known_good)
     diff = diff_against(report, previous)
     report.sections["baseline"] = diff
     return diff
@@ -309,20 +322,21 @@ class PullRequest:
     endpoint: str | None = None
 
     def window(self) -> tuple[datetime, datetime]:
-        until = _when(self.until, "--until") if self.until else datetime.now(UTC)
-        try:
-            since = until - parse_duration(self.since)
-        except TimestampError:
-            since = _when(self.since, "--since")
+        until = _bound(self.until, "--until") if self.until else datetime.now(UTC)
+        if isinstance(until, timedelta):
+            raise UsageError(f"--until {self.until}: give a time stamp such as 2025-09-08T23:00:00Z")
+        since = _bound(self.since, "--since")
+        if isinstance(since, timedelta):
+            since = until - since
         if since >= until:
             raise UsageError("--since must be before --until")
         return since, until
 
 
-def _when(text: str, option: str) -> datetime:
+def _bound(text: str, option: str) -> datetime | timedelta:
     try:
-        return parse_timestamp(text)[0]
-    except TimestampError as exc:
+        return parse_window_bound(text)
+    except (TimestampError, OverflowError) as exc:
         raise UsageError(f"{option}: {exc}") from exc
 
 
