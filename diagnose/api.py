@@ -91,8 +91,8 @@ class ReportRequest:
 
 def _check_writable(option: str, path: Path | None) -> None:
     """The report's directory must exist now: finding out after an hour of analysis is too late."""
-    if path is None:
-        return
+    if path is None or (path.exists() and not path.is_file() and not path.is_dir()):
+        return  # /dev/null or a FIFO: written through as it is
     if path.is_dir():
         raise UsageError(f"{option} {path} is a directory")
     parent = path.parent

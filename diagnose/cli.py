@@ -31,7 +31,7 @@ from .render.escape import clean
 app = typer.Typer(
     name="diagnose",
     help="Explain why WebSocket agent runs failed: root causes, not surface timeouts.",
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -268,8 +268,13 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run(argv: list[str] | None) -> int:
+    _interrupted.clear()
     try:
-        return _command().main(args=argv, standalone_mode=False, prog_name="diagnose") or 0
+        code = _command().main(args=argv, standalone_mode=False, prog_name="diagnose") or 0
+        if _interrupted:  # typer turns KeyboardInterrupt into a silent Exit(130)
+            _say("diagnose: interrupted")
+            return 130
+        return code
     except cli_errors.NoArgsIsHelpError:  # bare `diagnose` / `diagnose rules`: typer printed help
         return ExitCode.USAGE
     except cli_errors.UsageError as exc:
@@ -279,7 +284,12 @@ def _run(argv: list[str] | None) -> int:
         return exc.exit_code
     except DiagnoseError as exc:
         return _report_error(exc)
-    except (typer.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+    except SystemExit as exc:
+        if _stdout_was_closed():  # typer turned EPIPE into sys.exit(1)
+            _quiet_stdout()
+            return ExitCode.OK
+        raise exc
+    except (typer.Abort, KeyboardInterrupt):
         _say("diagnose: interrupted")
         return 130
     except SignalExit as exc:
@@ -303,6 +313,18 @@ def _raise_signal_exit(signum, _frame) -> None:
     raise SignalExit(signum)
 
 
+_interrupted: list[bool] = []  # set by the SIGINT handler: Ctrl-C must say so, whatever catches it
+
+
+def _raise_interrupt(_signum, _frame) -> None:
+    _interrupted.append(True)
+    raise KeyboardInterrupt
+
+
+def _stdout_was_closed() -> bool:
+    return type(sys.stdout).__name__ == "PacifyFlushWrapper"
+
+
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
@@ -313,8 +335,8 @@ def _signals_raise() -> dict:
     previous = {}
     for signum in _STOP_SIGNALS:
         previous[signum] = signal.signal(signum, _raise_signal_exit)
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, _raise_interrupt)
     return previous
 
 

@@ -91,7 +91,13 @@ def emit_report(
 def _terminal(report: Report, stream, elapsed) -> None:
     from .terminal import render_terminal
 
-    render_terminal(report, make_console(stream), elapsed=elapsed)
+    console = make_console(stream)
+    console.on_broken_pipe = _broken_pipe  # rich would exit 1 itself; the CLI decides (exit 0)
+    render_terminal(report, console, elapsed=elapsed)
+
+
+def _broken_pipe() -> None:
+    raise BrokenPipeError(32, "Broken pipe")
 
 
 def _append_step_summary(report: Report, baseline) -> None:
@@ -110,6 +116,13 @@ def _append_step_summary(report: Report, baseline) -> None:
 def _write(path: Path, text: str) -> None:
     """Atomically: a temporary file in the same directory, renamed over `path` when complete."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # /dev/null, a FIFO: write through, never replace
+        try:
+            with open(path, "w", encoding="utf-8", errors="backslashreplace") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        return
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -43,7 +43,7 @@ word-break:normal;overflow-wrap:normal}
 .wide{max-width:100%;overflow-x:auto}td.id{max-width:22em;overflow-wrap:anywhere}
 td.clip{max-width:14em;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 dl.prov{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0}
-dl.prov dt{color:#555}dl.prov dd{margin:0;word-break:break-all}
+dl.prov dt{color:#555}dl.prov dd{margin:0;overflow-wrap:anywhere}
 .finding{border:1px solid #ddd;border-left:5px solid #c0392b;padding:4px 14px 8px;margin:12px 0;
 border-radius:4px}.finding.symptom{border-left-color:#7f8c8d}
 .badge{display:inline-block;font-size:11px;padding:1px 6px;border-radius:9px;margin-left:6px;
