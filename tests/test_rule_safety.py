@@ -134,6 +134,8 @@ def test_lone_surrogate_in_a_record_still_matches():
     pattern, problem = compile_checked(r"user (?P<user>\w+) left")
     assert problem is None
     assert pattern.search("\ud800 user u1 left").groupdict() == {"user": "u1"}
+    pattern, _ = compile_checked(r"type '(?P<type>[^']*)'(?: from (?P<user>\S+))?")
+    assert pattern.search("type 'a\ud800b'").groupdict() == {"type": "a\ud800b", "user": None}
 
 
 FINDING = """id = "spec"

@@ -79,23 +79,28 @@ def compile_linear(pattern: str):
 
 
 class LinearPattern:
-    """An RE2 pattern with the slice of the `re.Pattern` API the matcher uses.
+    """An RE2 pattern with the slice of the `re.Pattern` API the matcher uses (`search`, `pattern`).
 
-    RE2 takes UTF-8, so a lone surrogate (from a JSON `\\ud800` escape) would make the encode
-    fail: such text is searched with each surrogate replaced by U+FFFD (same length, same offsets).
+    It calls RE2 directly on UTF-8 bytes: the binding's own `search` re-encodes the text and maps
+    every offset back for each call, four times the cost. The encoding of the last text is reused,
+    since one record meets many patterns in a row. Lone surrogates (a JSON `\\ud800` escape) are
+    passed through (`surrogatepass`), so no text can make the encode fail.
     """
 
-    __slots__ = ("_regex", "pattern")
+    __slots__ = ("_groups", "_regex", "pattern")
 
     def __init__(self, regex) -> None:
-        self._regex = regex
+        self._regex = regex._regexp
+        self._groups = [(name.decode("utf-8"), index)
+                        for name, index in regex._regexp.NamedCapturingGroups()]
         self.pattern: str = regex.pattern
 
-    def search(self, text: str):
-        try:
-            return self._regex.search(text)
-        except UnicodeEncodeError:
-            return self._regex.search(_without_surrogates(text))
+    def search(self, text: str) -> LinearMatch | None:
+        data = _utf8(text)
+        spans = self._regex.Match(_UNANCHORED, data, 0, len(data))
+        if spans[0][0] < 0:
+            return None
+        return LinearMatch(data, spans, self._groups)
 
     def __getstate__(self):
         return self.pattern
@@ -107,11 +112,41 @@ class LinearPattern:
         return f"LinearPattern({self.pattern!r})"
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+class LinearMatch:
+    """The part of `re.Match` rules need: `group()` and `groupdict()` (None for groups not taken)."""
+
+    __slots__ = ("_data", "_groups", "_spans")
+
+    def __init__(self, data: bytes, spans, groups) -> None:
+        self._data, self._spans, self._groups = data, spans, groups
+
+    def _text(self, index: int) -> str | None:
+        start, end = self._spans[index]
+        if start < 0:
+            return None
+        try:
+            return self._data[start:end].decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:  # a span that cut an encoded surrogate in two
+            return self._data[start:end].decode("utf-8", "replace")
+
+    def group(self, index: int = 0) -> str | None:
+        return self._text(index)
+
+    def groupdict(self) -> dict[str, str | None]:
+        return {name: self._text(index) for name, index in self._groups}
 
 
-def _without_surrogates(text: str) -> str:
-    return _SURROGATE.sub("\ufffd", text)
+_UNANCHORED = re2._Anchor.UNANCHORED
+_last_encoded: list[tuple[str, bytes]] = [("", b"")]
+
+
+def _utf8(text: str) -> bytes:
+    last = _last_encoded[0]  # one tuple, replaced whole: consistent even across threads
+    if last[0] is text:
+        return last[1]
+    data = text.encode("utf-8", "surrogatepass")
+    _last_encoded[0] = (text, data)
+    return data
 
 
 class SearchTimeout(Exception):
