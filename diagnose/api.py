@@ -213,8 +213,12 @@ def _finish(report, ruleset, request: ReportRequest, elapsed: float) -> ExitCode
         also=request.extra_outputs(), history=_history(request.history),
     )
     code = report.exit_code(request.fail_on_classes())
-    if request.say_written and request.output is not None:
-        print(f"diagnose: wrote {request.fmt.value} report to {clean(request.output)}", file=sys.stderr)
+    if request.say_written:
+        written = ([(request.fmt, request.output)] if request.output is not None else [])
+        written += request.extra_outputs()
+        if written:
+            print("diagnose: wrote " + ", ".join(f"{fmt.value} report to {clean(path)}"
+                                                 for fmt, path in written), file=sys.stderr)
     if request.quiet_exit and code == ExitCode.FINDINGS:
         return ExitCode.OK
     return code

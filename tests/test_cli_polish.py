@@ -81,6 +81,8 @@ def test_report_says_where_it_wrote_and_dash_means_stdout(run_cli, tmp_path):
     result = run_cli("report", SCENARIO, "-o", page)
     assert result.code == ExitCode.OK
     assert result.err == f"diagnose: wrote html report to {page}\n"
+    result = run_cli("report", SCENARIO, "-o", page, "--also", f"json={tmp_path}/r.json")
+    assert result.err == f"diagnose: wrote html report to {page}, json report to {tmp_path}/r.json\n"
     result = run_cli("report", SCENARIO, "-f", "markdown", "-o", "-")
     assert result.code == ExitCode.OK and result.out.startswith("# diagnose: agent run report")
     assert not (REPO / "-").exists()
