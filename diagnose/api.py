@@ -316,7 +316,7 @@ def run_explain(connection: str, specs: list[str], *, rules: list[Path], builtin
 
 @dataclass(slots=True)
 class PullRequest:
-    project: str
+    project: str | None
     since: str = "1h"
     until: str | None = None
     extra_filter: str | None = None
@@ -324,6 +324,11 @@ class PullRequest:
     show_filter: bool = False
     service: str | None = None
     endpoint: str | None = None
+    max_entries: int | None = None  # None: the source's default cap
+    bigquery: str | None = None  # PROJECT.DATASET[.VIEW]: read a Log Analytics dataset instead
+    show_sql: bool = False
+    dry_run: bool = False
+    bigquery_endpoint: str | None = None
 
     def window(self) -> tuple[datetime, datetime]:
         until = _bound(self.until, "--until") if self.until else datetime.now(UTC)
@@ -351,9 +356,17 @@ def run_pull(pull: PullRequest, *, rules: list[Path], builtin: bool, request: Re
     from .sources.cloud_logging import pull_records
     from .sources.logfilter import compile_filter
 
+    if bool(pull.project) == bool(pull.bigquery):
+        raise UsageError("give --project (Logging API) or --bigquery PROJECT.DATASET, not both or neither")
+    if (pull.show_sql or pull.dry_run) and not pull.bigquery:
+        raise UsageError("--show-sql and --dry-run go with --bigquery (use --show-filter for the API)")
+    if pull.extra_filter and pull.bigquery:
+        raise UsageError("--filter takes Logging query language, which --bigquery cannot apply")
     request.check()
     ruleset = load_rules(rules, builtin)
     since, until = pull.window()
+    if pull.bigquery:
+        return _run_bigquery(pull, ruleset, request, command, since, until)
     plan = compile_filter(ruleset, since, until, extra=pull.extra_filter, service=pull.service)
     filter_str = plan.text
     if pull.show_filter:
@@ -368,14 +381,46 @@ def run_pull(pull: PullRequest, *, rules: list[Path], builtin: bool, request: Re
         records = pull_records(
             pull.project, since, until, filter_str=filter_str, stats=stats, save_path=pull.save,
             endpoint=pull.endpoint, progress=progress, on_retry=_say_retry,
+            **_cap(pull.max_entries),
         )
         report = analyze_records(records, ruleset, stats, options,
                                  inputs=[f"cloud-logging:{pull.project}"])
     return _finish(report, ruleset, request, time.perf_counter() - started)
 
 
-def _say_retry(reason: str, delay: float) -> None:
-    print(f"diagnose: {reason}; retrying in {delay:.0f}s", file=sys.stderr)
+def _run_bigquery(pull: PullRequest, ruleset: RuleSet, request: ReportRequest, command: str,
+                  since: datetime, until: datetime) -> ExitCode:
+    from .model import ParseStats
+    from .pipeline import analyze_records
+    from .sources.bigquery import dry_run_bytes, pull_rows
+    from .sources.sqlcompile import compile_sql
+
+    plan = compile_sql(ruleset, since, until, pull.bigquery or "", service=pull.service)
+    if pull.show_sql or pull.show_filter:
+        print(plan.shown())
+    if pull.dry_run:
+        scanned = dry_run_bytes(plan, pull.bigquery_endpoint)
+        print(f"BigQuery would scan {scanned:,} bytes ({scanned / 2**30:.2f} GiB) of {plan.table}; "
+              "nothing was run")
+    if pull.show_sql or pull.show_filter or pull.dry_run:
+        return ExitCode.OK
+    stats = ParseStats()
+    stats.warnings.extend(plan.notes)
+    options = AnalyzeOptions(command=command, window_start=since, window_end=until, filter=plan.sql)
+    started = time.perf_counter()
+    with _pull_progress() as progress:
+        records = pull_rows(plan, stats=stats, save_path=pull.save, endpoint=pull.bigquery_endpoint,
+                            progress=progress, **_cap(pull.max_entries))
+        report = analyze_records(records, ruleset, stats, options, inputs=[f"bigquery:{plan.table}"])
+    return _finish(report, ruleset, request, time.perf_counter() - started)
+
+
+def _say_retry(reason: str) -> None:
+    print(f"diagnose: {clean(reason)}; retrying", file=sys.stderr)
+
+
+def _cap(max_entries: int | None) -> dict:
+    return {} if max_entries is None else {"max_entries": max_entries}
 
 
 def run_patterns(specs: list[str], *, top: int, skeleton: int | None, rules: list[Path],

@@ -11,6 +11,7 @@ from .report import ConnectionOutcome
 from .suggest import nearest_types
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+UNIDENTIFIED = "unidentified@"  # how the correlator names a timeline no line identifies
 MAX_EVIDENCE = 3
 MAX_SYMPTOMS = 50
 SYMPTOMS_PER_CONNECTION = 5
@@ -23,8 +24,9 @@ MAX_SUGGEST_CHARS = 64
 class FindingCollector:
     """Groups hits by (rule, key) across connections into one Finding each."""
 
-    def __init__(self, known_types: list[str]) -> None:
+    def __init__(self, known_types: list[str], type_fixes: dict[str, str] | None = None) -> None:
         self.known_types = known_types
+        self.type_fixes = type_fixes or {}
         self.groups: dict[tuple[str, str], list[tuple[Hit, list[Event]]]] = {}
         self.seen_routed: set[str] = set()
 
@@ -43,9 +45,29 @@ class FindingCollector:
             kept = Hit(hit.rule, light, hit.trigger, hit.related, hit.values)
             self.groups.setdefault((hit.rule.id, key), []).append((kept, symptoms))
 
+    def fold_unidentified(self, provenances: dict[str, str]) -> dict[str, str]:
+        """Unidentified connections whose trigger line is a wider cause's trigger are that
+        cause's story (one rejected upgrade is one line of an auth storm), not findings of their
+        own. `provenances` maps a trigger line to the wider finding's fingerprint; returns the
+        folded connection keys mapped to it."""
+        folded: dict[str, str] = {}
+        for group_key in list(self.groups):
+            kept = []
+            for hit, symptoms in self.groups[group_key]:
+                owner = provenances.get(hit.trigger.provenance)
+                if owner is not None and hit.connection.key.startswith(UNIDENTIFIED):
+                    folded[hit.connection.key] = owner
+                else:
+                    kept.append((hit, symptoms))
+            if kept:
+                self.groups[group_key] = kept
+            else:
+                del self.groups[group_key]
+        return folded
+
     def findings(self) -> list[Finding]:
         found = [self._finding(rule_key, hits) for rule_key, hits in self.groups.items()]
-        found.sort(key=_impact)
+        found.sort(key=impact)
         return found
 
     def _finding(self, rule_key: tuple[str, str], group: list[tuple[Hit, list[Event]]]) -> Finding:
@@ -57,6 +79,8 @@ class FindingCollector:
         if mtype:
             near = (nearest_types(mtype, self.known_types, self.seen_routed)
                     if len(mtype) <= MAX_SUGGEST_CHARS else [])
+            if mtype in self.type_fixes:  # the fix the team shipped for this very type
+                near = [self.type_fixes[mtype]]
             values["suggestion"] = "' or '".join(near) if near else "a supported type"
         connections = sorted({h.connection.key for h, _ in group})
         triggers = [h.trigger for h, _ in group]
@@ -84,6 +108,7 @@ class FindingCollector:
             attrs={k: v for k, v in values.items() if k in ("message_type", "suggestion",
                                                             "missing", "event", "code")},
             symptoms=symptoms[:MAX_SYMPTOMS],
+            count=len(group),
         )
 
 
@@ -113,9 +138,14 @@ def _symptom_text(text: str, symptoms: list[Event]) -> str:
     return f"{text} ({timeouts} client timeout{'s' if timeouts != 1 else ''} seen in these logs)"
 
 
-def _impact(f: Finding) -> tuple:
+SCOPE_RANK = {"service": 0, "revision": 1, "instance": 2, "run": 3, "connection": 4}
+
+
+def impact(f: Finding) -> tuple:
+    """Causes first; a wider scope before a narrower one (it explains it); then severity."""
     return (
         f.role != "cause",
+        SCOPE_RANK.get(f.scope, 9),
         SEVERITY_ORDER.get(f.severity, 9),
         -len(f.connections),
         f.first_seen,

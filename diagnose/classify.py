@@ -15,9 +15,7 @@ from datetime import datetime, timedelta
 from .model import Connection, Event
 from .rulepack.model import FindingRule, RuleSet
 
-SYMPTOM_KINDS = ("client.timeout", "client.missing_events", "client.closed")
-# Kinds that show the client gave up or the connection ended: after these, an absence is final.
-ENDING_KINDS = ("client.timeout", "client.missing_events", "client.closed", "connection.closed")
+CONNECTION_SCOPES = ("connection", "run")  # judged on one timeline; wider scopes in scopes.py
 
 
 @dataclass(slots=True)
@@ -40,16 +38,39 @@ class ConnectionVerdict:
     symptom_events: list[Event]
 
 
+@dataclass(slots=True)
+class Vocabulary:
+    """What the packs say about kinds and classes, computed once per analysis."""
+
+    rules: list[FindingRule]
+    symptom_kinds: frozenset[str]
+    ending_kinds: frozenset[str]
+    healthy: str
+    pending: str
+
+    @classmethod
+    def of(cls, ruleset: RuleSet) -> Vocabulary:
+        return cls(
+            rules=[r for r in ruleset.finding_rules if r.scope in CONNECTION_SCOPES],
+            symptom_kinds=ruleset.symptom_kinds,
+            ending_kinds=ruleset.ending_kinds | ruleset.symptom_kinds,
+            healthy=ruleset.class_with_role("ok", "healthy"),
+            pending=ruleset.class_with_role("pending", "in_progress"),
+        )
+
+
 def classify_connection(
-    conn: Connection, ruleset: RuleSet, log_end: datetime
+    conn: Connection, ruleset: RuleSet | Vocabulary, log_end: datetime
 ) -> ConnectionVerdict:
-    """Evaluate every finding rule on `conn`; `log_end` bounds what absence can prove."""
+    """Evaluate every connection-scope finding rule on `conn`; `log_end` bounds what absence
+    can prove."""
+    vocab = ruleset if isinstance(ruleset, Vocabulary) else Vocabulary.of(ruleset)
     causes: list[Hit] = []
     pending = False
-    for rule in ruleset.finding_rules:
+    for rule in vocab.rules:
         if rule.when.type == "unexplained":
             continue
-        hits, undecided = _evaluate(rule, conn, log_end)
+        hits, undecided = _evaluate(rule, conn, log_end, vocab.ending_kinds)
         pending = pending or undecided
         if rule.role == "cause":
             causes.extend(hits)
@@ -57,24 +78,37 @@ def classify_connection(
     # One root cause per connection: lower-priority rules firing on it are consequences
     # (an execution timeout also leaves the lifecycle incomplete).
     causes = [h for h in causes if h.rule is causes[0].rule]
-    symptom_events = [e for e in conn.events if e.kind in SYMPTOM_KINDS]
+    symptom_events = [e for e in conn.events if e.kind in vocab.symptom_kinds]
     symptoms: list[Hit] = []
     if not causes:
-        for rule in ruleset.finding_rules:
+        for rule in vocab.rules:
             if rule.when.type == "unexplained":
-                symptoms.extend(_evaluate(rule, conn, log_end)[0])
+                symptoms.extend(_evaluate(rule, conn, log_end, vocab.ending_kinds)[0])
     if causes:
         outcome = causes[0].rule.cls
     elif symptoms:
         outcome = symptoms[0].rule.cls
     elif pending:
-        outcome = "in_progress"
+        outcome = vocab.pending
     else:
-        outcome = "healthy"
+        outcome = vocab.healthy
     return ConnectionVerdict(conn, outcome, causes, symptoms, symptom_events)
 
 
-def _evaluate(rule: FindingRule, conn: Connection, log_end: datetime) -> tuple[list[Hit], bool]:
+def trigger_matches(rule: FindingRule, event: Event) -> bool:
+    """The event is one of the rule's triggers and its attrs satisfy `[when.attrs]`."""
+    when = rule.when
+    if event.kind not in when.trigger:
+        return False
+    for name, pattern in when.attrs.items():  # a missing attr is matched as ""
+        if pattern.search(event.attrs.get(name, "")) is None:
+            return False
+    return True
+
+
+def _evaluate(
+    rule: FindingRule, conn: Connection, log_end: datetime, ending_kinds: frozenset[str]
+) -> tuple[list[Hit], bool]:
     """Returns the hits, and whether some trigger could not be decided before the logs end.
 
     Work per trigger is a binary search plus its window, never a scan of the whole timeline, so
@@ -82,9 +116,11 @@ def _evaluate(rule: FindingRule, conn: Connection, log_end: datetime) -> tuple[l
     """
     when = rule.when
     window = timedelta(seconds=when.window_seconds)
-    triggers = [e for e in conn.events if e.kind in when.trigger]
+    triggers = [e for e in conn.events if trigger_matches(rule, e)]
     if not triggers or not _context_holds(rule, conn):
         return [], False
+    if when.type == "count":
+        return _count_hits(rule, conn, triggers), False
     if when.type == "presence":
         return _first_per_key(_presence_hits(rule, conn, triggers)), False
     if when.type == "unexplained":
@@ -102,7 +138,7 @@ def _evaluate(rule: FindingRule, conn: Connection, log_end: datetime) -> tuple[l
         complete = bool(seen) if when.type == "absence" else when.expect[-1] in kinds
         if complete:
             continue
-        if not _window_closed(conn, trigger, window, log_end):
+        if not _window_closed(conn, trigger, window, log_end, ending_kinds):
             undecided = True
             continue
         hit = _hit(rule, conn, trigger)
@@ -132,13 +168,29 @@ def _presence_hits(rule: FindingRule, conn: Connection, triggers: list[Event]) -
     ]
 
 
+def _count_hits(rule: FindingRule, conn: Connection, triggers: list[Event]) -> list[Hit]:
+    """At least N triggers within the window on this connection."""
+    window = timedelta(seconds=rule.when.window_seconds)
+    need = rule.when.at_least
+    for i in range(len(triggers) - need + 1):
+        if triggers[i + need - 1].ts - triggers[i].ts <= window:
+            hit = _hit(rule, conn, triggers[i])
+            hit.values["count"] = str(len(triggers))
+            return [hit]
+    return []
+
+
 def _window_closed(
-    conn: Connection, trigger: Event, window: timedelta, log_end: datetime
+    conn: Connection,
+    trigger: Event,
+    window: timedelta,
+    log_end: datetime,
+    ending_kinds: frozenset[str],
 ) -> bool:
     """Absence is proven when the window passed inside the logs, or the client gave up."""
     if trigger.ts + window <= log_end:
         return True
-    return any(e.kind in ENDING_KINDS and e.ts >= trigger.ts for e in conn.events)
+    return any(e.kind in ending_kinds and e.ts >= trigger.ts for e in conn.events)
 
 
 def _hit(rule: FindingRule, conn: Connection, trigger: Event) -> Hit:
@@ -150,7 +202,7 @@ def _hit(rule: FindingRule, conn: Connection, trigger: Event) -> Hit:
             if e.kind == "router.unknown_type" and e.attrs.get("message_type") == mtype
             and e.ts <= trigger.ts
         ][-1:]
-    values = {**trigger.ids, **trigger.attrs}
+    values = {"trigger_text": trigger.text, **trigger.ids, **trigger.attrs}
     values["window"] = _format_seconds(rule.when.window_seconds)
     return Hit(rule, conn, trigger, related, values)
 

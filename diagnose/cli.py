@@ -79,6 +79,16 @@ PatternsOpt = Annotated[
     bool, typer.Option("--patterns", help="Also mine lines no rule explains (decodes every line: slower).")
 ]
 
+MaxEntriesOpt = Annotated[
+    int | None,
+    typer.Option("--max-entries", min=1, help="Stop (exit 5) past this many entries [default: 500000]."),
+]
+
+BigQueryOpt = Annotated[
+    str | None,
+    typer.Option("--bigquery", help="Read PROJECT.DATASET[.VIEW] (Log Analytics, default view _AllLogs)."),
+]
+
 
 def _version(value: bool) -> None:
     if value:
@@ -137,7 +147,9 @@ def explain(
 
 @app.command()
 def pull(
-    project: Annotated[str, typer.Option("--project", "-p", help="GCP project id.")],
+    project: Annotated[
+        str | None, typer.Option("--project", "-p", help="GCP project id (Logging API).")
+    ] = None,
     since: Annotated[
         str, typer.Option(help="Start: a duration back from --until (2h) or a time stamp.")
     ] = "1h",
@@ -148,6 +160,14 @@ def pull(
     save: Annotated[Path | None, typer.Option("--save", help="Also save entries as JSONL.")] = None,
     show_filter: Annotated[bool, typer.Option("--show-filter", help="Print the filter and exit.")] = False,
     service: Annotated[str | None, typer.Option("--service", help="Cloud Run service name.")] = None,
+    max_entries: MaxEntriesOpt = None,
+    bigquery: BigQueryOpt = None,
+    show_sql: Annotated[
+        bool, typer.Option("--show-sql", help="With --bigquery: print the SQL and exit.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --bigquery: print the bytes the query would scan.")
+    ] = False,
     fmt: FormatOpt = ReportFormat.terminal,
     output: OutputOpt = None,
     rules: RulesOpt = None,
@@ -158,7 +178,7 @@ def pull(
     baseline: BaselineOpt = None,
     also: AlsoOpt = None,
 ) -> None:
-    """Pull logs from Google Cloud Logging (explicit window) and analyze them."""
+    """Pull logs from Google Cloud Logging or BigQuery (explicit window) and analyze them."""
     request = api.ReportRequest(
         fmt=fmt, output=output, fail_on=fail_on, step_summary=step_summary,
         annotations=annotations, baseline=baseline or [], also=also or [],
@@ -166,7 +186,9 @@ def pull(
     code = api.run_pull(
         api.PullRequest(project=project, since=since, until=until, extra_filter=extra_filter,
                         save=save, show_filter=show_filter, service=service,
-                        endpoint=os.environ.get("DIAGNOSE_LOGGING_ENDPOINT")),
+                        endpoint=os.environ.get("DIAGNOSE_LOGGING_ENDPOINT"),
+                        max_entries=max_entries, bigquery=bigquery, show_sql=show_sql,
+                        dry_run=dry_run, bigquery_endpoint=os.environ.get("DIAGNOSE_BIGQUERY_ENDPOINT")),
         rules=rules or [], builtin=not no_builtin_rules, request=request, command=_command_line(),
     )
     raise typer.Exit(int(code))
@@ -176,8 +198,13 @@ def pull(
 def report(
     paths: Annotated[list[str] | None, typer.Argument(help="Log files (or use --project).")] = None,
     project: Annotated[str | None, typer.Option("--project", "-p", help="Pull from this project.")] = None,
-    since: Annotated[str, typer.Option(help="With --project: how far back (24h) or a time stamp.")] = "24h",
-    until: Annotated[str | None, typer.Option(help="With --project: end time stamp.")] = None,
+    since: Annotated[
+        str, typer.Option(help="With --project/--bigquery: how far back (24h) or a time stamp.")
+    ] = "24h",
+    until: Annotated[
+        str | None, typer.Option(help="With --project/--bigquery: end time stamp.")
+    ] = None,
+    bigquery: BigQueryOpt = None,
     fmt: Annotated[PageFormat, typer.Option("--format", "-f", help="Page format.")] = PageFormat.html,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the page.")
@@ -195,15 +222,16 @@ def report(
 ) -> None:
     """Write the scheduled health report (self-contained HTML, or Markdown)."""
     api.refuse_json_reports(paths or [])
-    if bool(paths) == bool(project):
-        raise UsageError("give log files or --project, not both or neither")
+    if sum(map(bool, (paths, project, bigquery))) != 1:
+        raise UsageError("give log files, --project or --bigquery: exactly one of them")
     request = api.ReportRequest(fmt=ReportFormat(fmt.value), output=output, baseline=baseline or [],
                                 quiet_exit=True, also=also or [],
                                 history=api.expand_history(history or []), say_written=True)
-    if project:
+    if project or bigquery:
         code = api.run_pull(
             api.PullRequest(project=project, since=since, until=until,
-                            endpoint=os.environ.get("DIAGNOSE_LOGGING_ENDPOINT")),
+                            endpoint=os.environ.get("DIAGNOSE_LOGGING_ENDPOINT"), bigquery=bigquery,
+                            bigquery_endpoint=os.environ.get("DIAGNOSE_BIGQUERY_ENDPOINT")),
             rules=rules or [], builtin=not no_builtin_rules, request=request,
             command=_command_line(),
         )

@@ -1,25 +1,30 @@
 """Events (in time order) → per-connection timelines, with bounded state.
 
 A timeline is found through any id it carries: the connection id, the user/client id the router's
-ack names, and the thread and run ids of the agent it started. Lines that carry no id — the
-router's `detected unknown message type: X` — are paired with the next ack for X on the same
-instance within a second. A timeline is released once no event has touched it for `release_after`,
-so memory follows the number of live connections, not the size of the input.
+ack names, and the thread and run ids of the agent it started. Lines that carry no id are placed
+as the rule pack's `[[placement]]` entries say: paired with the next event of a kind on the same
+instance (`MessageRouter detected unknown message type: X` ↔ its ack), put on the request just
+received, on the agent run live on that instance, or made a connection of their own (an auth
+failure, a `WebSocket error` before auth). A timeline is released once no event has touched it for
+`release_after`, so memory follows the number of live connections, not the size of the input.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from .model import Connection, Event
+from .rulepack.model import Placement
 
-PAIR_WINDOW = timedelta(seconds=1)
-STANDALONE_KINDS = ("auth.failed",)  # id-less events that are a whole connection's story
 KEY_PREFERENCE = ("user", "connection", "thread", "run")
 # The backend addresses some deliveries to a thread id in its `user` slot; treat those as threads.
 THREAD_PREFIX = "thread_"
+REQUEST_KINDS = ("message.received",)
+RUN_START_KINDS = ("agent.run_started",)
+RUN_END_KINDS = ("agent.run_completed", "lifecycle.agent_completed")
+MAX_PENDING = 10_000  # id-less lines waiting for their pair; the oldest give up first
 
 
 @dataclass(slots=True)
@@ -35,14 +40,24 @@ class CorrelationStats:
 class Correlator:
     """Feed events in time order; completed timelines come out of `feed` and `finish`."""
 
-    def __init__(self, release_after: timedelta, stats: CorrelationStats | None = None) -> None:
+    def __init__(
+        self,
+        release_after: timedelta,
+        stats: CorrelationStats | None = None,
+        placements: list[Placement] | None = None,
+    ) -> None:
         self.release_after = release_after
         self.stats = stats or CorrelationStats()
+        self.placements = placements or []
+        self.waited_for = {k for p in self.placements if p.strategy == "pair_next"
+                           for k in p.pair_kinds}
         self.live: dict[int, Connection] = {}
         self.alias: dict[tuple[str, str], int] = {}
-        self.pending: list[Event] = []  # id-less unknown-type lines waiting for their ack
+        self.pending: list[tuple[Event, Placement]] = []  # id-less lines waiting for their pair
         self.last_request: dict[str | None, tuple[Event, int]] = {}  # per instance
-        self.running: dict[str | None, list[int]] = {}  # per instance: timelines with a live run
+        self.last_unnamed: dict[str | None, int] = {}  # per instance: the newest id-less timeline
+        # per instance: timelines with a live run, and when that run started
+        self.running: dict[str | None, dict[int, datetime]] = {}
         self.key_uses: dict[str, int] = {}
         self._next = 0
         self._last_sweep = None
@@ -56,9 +71,8 @@ class Correlator:
         conn_id = self._resolve(event, keys)
         conn = self.live[conn_id]
         self._track(event, conn_id)
-        if event.kind == "router.unknown_ack":
-            self._attach_pending(event, conn)
         _append(conn, event)
+        self._attach_pending(event, conn)
         for key in keys:
             self.alias[key] = conn_id
         for name, value in keys:
@@ -67,7 +81,7 @@ class Correlator:
             conn.instance = event.ids["instance"]
 
     def finish(self) -> Iterator[Connection]:
-        for event in self.pending:
+        for event, _ in self.pending:
             self.stats.count(event)
         self.pending.clear()
         for conn_id in sorted(self.live, key=lambda i: self.live[i].first_seen):
@@ -78,41 +92,64 @@ class Correlator:
     # -- internals -------------------------------------------------------------------------
 
     def _place_idless(self, event: Event) -> None:
-        """Router lines name no connection: tie them to the request they belong to."""
-        if event.kind == "router.unknown_type":
-            self.pending.append(event)  # its ack, which names the client, follows within ~1 ms
-            return
-        if event.kind in STANDALONE_KINDS:
-            # An auth failure ends its connection: nothing else will name it, but the
-            # failure still happened to some client and belongs in the outcome table.
-            _append(self.live[self._create([])], event)
-            return
-        recent = self.last_request.get(event.ids.get("instance"))
-        if recent is not None and event.kind.startswith("router."):
-            request, conn_id = recent
-            mtype = event.attrs.get("message_type")
-            same_type = mtype is None or mtype == request.attrs.get("message_type")
-            if conn_id in self.live and same_type and event.ts - request.ts <= PAIR_WINDOW:
-                _append(self.live[conn_id], event)
+        """Lines that name no connection: the first placement of the pack that fits wins."""
+        for placement in self.placements:
+            if placement.applies(event.kind) and self._place(event, placement):
                 return
-        runs = [c for c in self.running.get(event.ids.get("instance"), []) if c in self.live]
-        if event.kind.startswith(("agent.", "lifecycle.")) and len(runs) == 1:
-            _append(self.live[runs[0]], event)  # the only agent running on that instance
-            return
         self.stats.count(event)
+
+    def _place(self, event: Event, placement: Placement) -> bool:
+        instance = event.ids.get("instance")
+        within = timedelta(seconds=placement.within_seconds)
+        if placement.strategy == "pair_next":
+            if len(self.pending) >= MAX_PENDING:
+                self.stats.count(self.pending.pop(0)[0])
+            self.pending.append((event, placement))  # its pair follows within `within`
+            return True
+        if placement.strategy == "join_recent":
+            # the lines one failure writes within milliseconds (gunicorn's access line, the
+            # endpoint's rejection, the auth client's reason) are one client's story
+            conn_id = self.last_unnamed.get(instance)
+            conn = self.live.get(conn_id) if conn_id is not None else None
+            if conn is None or conn.ids or not timedelta(0) <= event.ts - conn.last_seen <= within:
+                return False
+            _append(conn, event)
+            self._attach_pending(event, conn)
+            return True
+        if placement.strategy == "new_connection":
+            conn_id = self._create([])
+            conn = self.live[conn_id]
+            conn.instance = instance
+            self.last_unnamed[instance] = conn_id
+            _append(conn, event)  # a story of its own: nothing else will name this client
+            self._attach_pending(event, conn)
+            return True
+        if placement.strategy == "last_request":
+            recent = self.last_request.get(instance)
+            if recent is None:
+                return False
+            request, conn_id = recent
+            if conn_id in self.live and _same(event, request, placement.match) and (
+                timedelta(0) <= event.ts - request.ts <= within
+            ):
+                _append(self.live[conn_id], event)
+                return True
+            return False
+        # live_run: the run on that instance this line is about
+        runs = {c: t for c, t in self.running.get(instance, {}).items() if c in self.live}
+        if not runs:
+            return False
+        _append(self.live[_likeliest_run(event, runs)], event)
+        return True
 
     def _track(self, event: Event, conn_id: int) -> None:
         instance = event.ids.get("instance")
-        if event.kind == "message.received":
+        if event.kind in REQUEST_KINDS:
             self.last_request[instance] = (event, conn_id)
-        elif event.kind == "agent.run_started":
-            runs = self.running.setdefault(instance, [])
-            if conn_id not in runs:
-                runs.append(conn_id)
-        elif event.kind in ("agent.run_completed", "lifecycle.agent_completed"):
-            runs = self.running.get(instance, [])
-            if conn_id in runs:
-                runs.remove(conn_id)
+        elif event.kind in RUN_START_KINDS:
+            self.running.setdefault(instance, {}).setdefault(conn_id, event.ts)
+        elif event.kind in RUN_END_KINDS:
+            self.running.get(instance, {}).pop(conn_id, None)
 
     def _resolve(self, event: Event, keys: list[tuple[str, str]]) -> int:
         found: list[int] = []
@@ -158,27 +195,31 @@ class Correlator:
                     self.alias[(name, value)] = target
         a.instance = a.instance or b.instance
 
-    def _attach_pending(self, ack: Event, conn: Connection) -> None:
-        mtype = ack.attrs.get("message_type")
-        instance = ack.ids.get("instance")
-        for i, line in enumerate(self.pending):
+    def _attach_pending(self, event: Event, conn: Connection) -> None:
+        """A line waiting for this kind (same instance, within its window) joins this timeline."""
+        if event.kind not in self.waited_for or not self.pending:
+            return
+        instance = event.ids.get("instance")
+        for i, (line, placement) in enumerate(self.pending):
             if (
-                line.attrs.get("message_type") == mtype
+                event.kind in placement.pair_kinds
                 and line.ids.get("instance") == instance
-                and timedelta(0) <= ack.ts - line.ts <= PAIR_WINDOW
+                and _same(line, event, placement.match)
+                and timedelta(0) <= event.ts - line.ts <= timedelta(seconds=placement.within_seconds)
             ):
-                _append(conn, self.pending.pop(i))
+                _append(conn, self.pending.pop(i)[0])
                 return
 
     def _sweep(self, event: Event) -> Iterator[Connection]:
         now = event.ts
-        keep = []
-        for line in self.pending:
-            if now - line.ts > PAIR_WINDOW:
-                self.stats.count(line)
-            else:
-                keep.append(line)
-        self.pending = keep
+        if self.pending:
+            keep = []
+            for line, placement in self.pending:
+                if (now - line.ts).total_seconds() > placement.within_seconds:
+                    self.stats.count(line)
+                else:
+                    keep.append((line, placement))
+            self.pending = keep
         if self._last_sweep is not None and now - self._last_sweep < timedelta(seconds=5):
             return
         self._last_sweep = now
@@ -194,17 +235,22 @@ class Correlator:
             for instance, (_, owner) in list(self.last_request.items()):
                 if owner == cid:
                     del self.last_request[instance]
+            for instance, owner in list(self.last_unnamed.items()):
+                if owner == cid:
+                    del self.last_unnamed[instance]
             for runs in self.running.values():
-                if cid in runs:
-                    runs.remove(cid)
+                runs.pop(cid, None)
             yield self._release(conn)
 
 
 def correlate(
-    events: Iterable[Event], release_after: timedelta, stats: CorrelationStats | None = None
+    events: Iterable[Event],
+    release_after: timedelta,
+    stats: CorrelationStats | None = None,
+    placements: list[Placement] | None = None,
 ) -> Iterator[Connection]:
     """Group time-ordered events into connection timelines (yielded as they complete)."""
-    correlator = Correlator(release_after, stats)
+    correlator = Correlator(release_after, stats, placements)
     for event in events:
         yield from correlator.feed(event)
     yield from correlator.finish()
@@ -238,3 +284,25 @@ def _append(conn: Connection, event: Event) -> None:
         conn.events.sort(key=Event.sort_key)
     else:
         conn.events.append(event)
+
+
+def _same(a: Event, b: Event, names: list[str]) -> bool:
+    """The attrs named agree wherever both events have them."""
+    for name in names:
+        x, y = a.attrs.get(name), b.attrs.get(name)
+        if x is not None and y is not None and x != y:
+            return False
+    return True
+
+
+def _likeliest_run(event: Event, runs: dict[int, datetime]) -> int:
+    """`Agent X timed out after 30.0s` names no run: the one that started about 30 s earlier,
+    else the latest one started."""
+    seconds = event.attrs.get("seconds")
+    try:
+        expected = event.ts - timedelta(seconds=float(seconds)) if seconds else None
+    except (ValueError, OverflowError):
+        expected = None
+    if expected is None:
+        return max(runs, key=lambda c: (runs[c], c))
+    return min(runs, key=lambda c: (abs((runs[c] - expected).total_seconds()), c))

@@ -82,6 +82,7 @@ class Event:
     severity: str | None = None
     text: str = ""  # excerpt of the message, at most EXCERPT_CHARS, for evidence lines
     insert_id: str | None = None
+    timed: bool = True  # False: the record had no time stamp; `ts` is borrowed from its place
 
     def sort_key(self) -> tuple:
         """Total order that does not depend on input order: time, then identity of the record
@@ -130,6 +131,10 @@ class Finding:
     key: str = ""  # normalized key (e.g. the unknown message type) for the fingerprint
     attrs: dict[str, str] = field(default_factory=dict)
     symptoms: list[Event] = field(default_factory=list)  # client timeouts explained by this cause
+    scope: str = "connection"  # connection | run | instance | revision | service
+    scope_key: str = ""  # the revision, instance… it happened on ("" for connection findings)
+    count: int = 0  # trigger events behind it (count rules: how many within the window)
+    symptom_counts: dict[str, int] = field(default_factory=dict)  # explained symptoms by kind
 
     @property
     def fingerprint(self) -> str:
@@ -152,3 +157,7 @@ class ParseStats:
     unparsed_total: int = 0  # may exceed len(unparsed) when the list is capped
     warnings: list[str] = field(default_factory=list)
     by_source: dict[str, int] = field(default_factory=dict)
+    untimed: int = 0  # events from records without a time stamp, placed by their position
+    ignored_by_rule: int = 0  # matched, but only ids the pack ignores (part of `ignored`)
+    first_ts: datetime | None = None  # the time span of the records that reached the rules
+    last_ts: datetime | None = None

@@ -1,17 +1,22 @@
 """Records → normalized events, by the event rules; every record ends up counted somewhere.
 
 A record that some rule matches becomes one event per matching rule; a record no rule matches is
-`ignored`; a matched record without a usable time stamp is `unparsed` (it cannot be placed on a
-timeline, and saying so beats guessing).
+`ignored`. A matched record without a time stamp (pasted lines, test-runner output) is still an
+event: it takes the time of the last time-stamped record before it in its source (or the epoch
+when there is none), keeps its place by line number, and says `timed=False` so evidence shows
+"no time stamp".
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 
-from .model import EXCERPT_CHARS, Event, ParseStats, RawRecord, Unparsed
+from .model import EXCERPT_CHARS, Event, ParseStats, RawRecord
 from .rulepack import apply_event_rule
 from .rulepack.model import ID_GROUPS, EventRule, RuleSet
+
+UNTIMED_BASE = datetime(1970, 1, 1, tzinfo=UTC)  # for sources with no time stamp at all
 
 
 class RuleIndex:
@@ -40,42 +45,65 @@ def parse_records(
 ) -> Iterator[Event]:
     """Yield the events found in `records`, updating the parse accounting in `stats`.
 
-    `on_ignored` sees every record no rule matched (the residue template mining works on).
+    `on_ignored` sees every record no rule matched (the residue template mining works on, and
+    the unexplained-error tally).
     """
     index = RuleIndex(ruleset.event_rules)
+    scope_fields = ruleset.scope_fields
+    ignore_ids = ruleset.ignore_ids
+    last_time: dict[str, datetime] = {}  # per source: where an untimed record is placed
     for record in records:
-        events = list(_events_for(record, index))
+        ts = record.timestamp
+        if ts is not None:
+            last_time[record.source] = ts
+            if stats.first_ts is None or ts < stats.first_ts:
+                stats.first_ts = ts
+            if stats.last_ts is None or ts > stats.last_ts:
+                stats.last_ts = ts
+        events = list(_events_for(record, index, scope_fields))
+        if events and ignore_ids:
+            events = [e for e in events if not _ignored_id(e, ignore_ids)]
+            if not events:
+                stats.ignored_by_rule += 1
         if not events:
             stats.ignored += 1
             if on_ignored is not None:
                 on_ignored(record)
             continue
-        if record.timestamp is None:
-            stats.unparsed_total += 1
-            if len(stats.unparsed) < 200:
-                rule_id = events[0].rule_id
-                reason = f"matched rule {rule_id} but carries no time stamp"
-                stats.unparsed.append(Unparsed(record.source, record.line, reason))
-            continue
         stats.events += 1
+        if ts is None:
+            stats.untimed += 1
+            placed = last_time.get(record.source, UNTIMED_BASE)
+            for event in events:
+                event.ts = placed
+                event.timed = False
         yield from events
 
 
-def _events_for(record: RawRecord, index: RuleIndex) -> Iterator[Event]:
+def _ignored_id(event: Event, ignore_ids: list[tuple[str, object]]) -> bool:
+    """Ids the pack says are never a user's (e.g. the backend's own `startup_test_` probes)."""
+    return any(
+        (value := event.ids.get(name)) is not None and pattern.search(value)
+        for name, pattern in ignore_ids
+    )
+
+
+def _events_for(
+    record: RawRecord, index: RuleIndex, scope_fields: dict[str, str]
+) -> Iterator[Event]:
     for rule in index.candidates(record.text):
         groups = apply_event_rule(rule, record.text, record.fields, record.severity)
         if groups is None:
             continue
         ids = {k: v for k, v in groups.items() if k in ID_GROUPS and v}
         attrs = {k: v for k, v in groups.items() if k not in ID_GROUPS and v is not None}
-        instance = record.fields.get("instance_id")
-        if instance:
-            ids["instance"] = instance
-        if record.fields.get("revision"):
-            attrs.setdefault("revision", record.fields["revision"])
+        for scope, field_name in scope_fields.items():
+            value = record.fields.get(field_name)
+            if value and scope not in ids:
+                ids[scope] = value
         yield Event(
             kind=rule.emits,
-            ts=record.timestamp,  # type: ignore[arg-type]  # checked by the caller
+            ts=record.timestamp,  # type: ignore[arg-type]  # untimed: placed by the caller
             ids=ids,
             attrs=attrs,
             provenance=record.provenance,
@@ -99,7 +127,7 @@ def resolve_sticky_ids(events: Iterable[Event], ruleset: RuleSet) -> Iterator[Ev
     for event in events:
         if event.rule_id in setters or event.rule_id in takers:
             source = event.provenance.rpartition(":")[0] or "insertId"
-            own = {k: v for k, v in event.ids.items() if k != "instance"}
+            own = {k: v for k, v in event.ids.items() if k in ID_GROUPS}
             if event.rule_id in setters and own:
                 sticky[source] = own
             elif event.rule_id in takers and not own and source in sticky:

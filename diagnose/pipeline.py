@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import BinaryIO
 
-from .assemble import FindingCollector, fingerprint, outcome_row
-from .classify import classify_connection
+from .assemble import FindingCollector, fingerprint, impact, outcome_row
+from .attribution import attribute
+from .classify import Vocabulary, classify_connection
 from .correlate import CorrelationStats, correlate
 from .model import Connection, Event, ParseStats, RawRecord
 from .ordering import time_ordered
@@ -21,9 +22,14 @@ from .parse import parse_records, resolve_sticky_ids
 from .patterns import TemplateMiner
 from .report import Provenance, Report
 from .rulepack.model import RuleSet
+from .scopes import ScopeEvaluator
 from .sources import Prefilter, read_records
+from .unexplained import ErrorTally
 
 MIN_RELEASE = timedelta(minutes=5)
+# Records at these severities are decoded even when no rule literal is in them: an error no rule
+# explains is still listed in the report ("never silent").
+SEVERITY_LITERALS = ["ERROR", "CRITICAL", "ALERT", "EMERGENCY"]
 
 
 @dataclass(slots=True)
@@ -54,7 +60,9 @@ def analyze(
     stats = ParseStats()
     records = read_records(
         sorted(paths),  # input order must not change the answer (dedupe keeps the first copy)
-        prefilter=None if options.mine_patterns else Prefilter(ruleset.prefilter_literals()),
+        prefilter=None if options.mine_patterns else Prefilter(
+            ruleset.prefilter_literals() + SEVERITY_LITERALS
+        ),
         stats=stats,
         default_tz=options.default_tz,
         stdin=stdin,
@@ -75,43 +83,63 @@ def analyze_records(
     options = options or AnalyzeOptions()
     started = time.perf_counter()
     miner = TemplateMiner() if options.mine_patterns else None
-    on_ignored = (lambda r: miner.add(r.text, r.severity, r.provenance)) if miner else None
+    errors = ErrorTally()
+
+    def on_ignored(record: RawRecord) -> None:
+        errors.add(record)
+        if miner is not None:
+            miner.add(record.text, record.severity, record.provenance)
+
     parsed = parse_records(records, ruleset, stats, on_ignored)
-    clock = _Clock(options.window_end)
-    events = clock.watch(resolve_sticky_ids(time_ordered(parsed), ruleset))
+    clock = _Clock(options.window_end, stats)
+    scopes = ScopeEvaluator(ruleset)
+    events = scopes.watch(clock.watch(resolve_sticky_ids(time_ordered(parsed), ruleset)))
     corr_stats = CorrelationStats()
     known = list(ruleset.known_message_types)
-    collector = FindingCollector(known)
+    collector = FindingCollector(known, ruleset.type_fixes)
+    vocab = Vocabulary.of(ruleset)
+    explained: set[str] = set()  # symptom lines a connection's own cause already explains
     outcomes = []
     timelines = []
-    for conn in correlate(events, _release_after(ruleset), corr_stats):
+    for conn in correlate(events, _release_after(ruleset), corr_stats, ruleset.placements):
         # A timeline is released only once every rule window on it has passed, so the
         # latest event time seen so far is far enough for any absence to be judged.
-        verdict = classify_connection(conn, ruleset, clock.horizon())
+        verdict = classify_connection(conn, vocab, clock.horizon())
         if options.keep_timeline is not None and options.keep_timeline(conn):
             timelines.append(verdict)
         collector.add(verdict)
+        if verdict.causes:
+            explained.update(e.provenance for e in verdict.symptom_events)
         prints = [fingerprint(h) for h in (verdict.causes or verdict.symptoms)]
         outcomes.append(outcome_row(verdict, prints))
+    classes = ruleset.classes
+    symptom_classes = {c.id for c in classes.values() if c.role == "symptom"}
+    findings = attribute(
+        scopes.finish(), scopes.symptoms, collector, outcomes, explained,
+        symptom_classes or {"client_timeout_unexplained"},
+    )
+    findings.sort(key=impact)
     outcomes.sort(key=lambda o: (o.first_seen or clock.horizon(), o.connection))
     provenance = Provenance(
         command=options.command,
         inputs=sorted(inputs or []),
-        window_start=options.window_start or clock.first,
-        window_end=options.window_end or clock.last,
+        window_start=options.window_start or _earliest(clock.first, stats.first_ts),
+        window_end=options.window_end or _latest(clock.last, stats.last_ts),
         rule_packs=ruleset.versions(),
         elapsed_seconds=time.perf_counter() - started,
         filter=options.filter,
         tz_default=options.tz_name,
     )
     report = Report(
-        findings=collector.findings(),
+        findings=findings,
         outcomes=outcomes,
         stats=stats,
         provenance=provenance,
         uncorrelated_events=corr_stats.uncorrelated,
         known_types=sorted(set(known) | collector.seen_routed),
+        classes=classes,
     )
+    report.sections["unexplained_errors"] = errors
     report.sections["event_counts"] = dict(sorted(clock.counts.items()))
     report.sections["uncorrelated_kinds"] = dict(sorted(corr_stats.uncorrelated_kinds.items()))
     if options.keep_timeline is not None:
@@ -119,6 +147,14 @@ def analyze_records(
     if miner is not None:
         report.sections["patterns"] = miner.result(options.patterns_top)
     return report
+
+
+def _earliest(*times: datetime | None) -> datetime | None:
+    return min((t for t in times if t is not None), default=None)
+
+
+def _latest(*times: datetime | None) -> datetime | None:
+    return max((t for t in times if t is not None), default=None)
 
 
 def _release_after(ruleset: RuleSet) -> timedelta:
@@ -130,8 +166,9 @@ def _release_after(ruleset: RuleSet) -> timedelta:
 class _Clock:
     """Watches the time-ordered event stream: first/last time, the horizon, counts per kind."""
 
-    def __init__(self, window_end: datetime | None) -> None:
+    def __init__(self, window_end: datetime | None, stats: ParseStats) -> None:
         self.window_end = window_end
+        self.stats = stats
         self.first: datetime | None = None
         self.last: datetime | None = None
         self.counts: dict[str, int] = {}
@@ -145,5 +182,9 @@ class _Clock:
             yield event
 
     def horizon(self) -> datetime:
-        """How far the logs reach: the pull's window end, else the latest event so far."""
-        return self.window_end or self.last or datetime.now(UTC)
+        """How far the logs reach: the pull's window end, else the latest record read so far
+        (an unrelated line an hour later still proves nothing happened in between)."""
+        if self.window_end is not None:
+            return self.window_end
+        candidates = [t for t in (self.last, self.stats.last_ts) if t is not None]
+        return max(candidates) if candidates else datetime.now(UTC)

@@ -83,6 +83,25 @@ class Report:
     uncorrelated_events: int = 0
     known_types: list[str] = field(default_factory=list)  # supported message types (rules + logs)
     sections: dict[str, object] = field(default_factory=dict)  # optional: contrast, patterns, baseline
+    classes: dict[str, object] = field(default_factory=dict)  # OutcomeClass by id, from the packs
+
+    def label(self, cls: str) -> str:
+        """A class's human label, as its pack declares it."""
+        declared = self.classes.get(cls)
+        return getattr(declared, "label", None) or CLASS_LABELS.get(cls, cls)
+
+    def failure_classes(self) -> list[str]:
+        """Cause classes, then symptom classes, as the packs declare them (highest priority
+        first); the built-in list when no pack declares any."""
+        if not self.classes:
+            return [*CAUSE_CLASSES, *SYMPTOM_CLASSES]
+        ranked = sorted(self.classes.values(),
+                        key=lambda c: (c.role != "cause", -c.priority, c.id))  # type: ignore[attr-defined]
+        return [c.id for c in ranked if c.role in ("cause", "symptom")]  # type: ignore[attr-defined]
+
+    def is_cause_class(self, cls: str) -> bool:
+        declared = self.classes.get(cls)
+        return getattr(declared, "role", None) == "cause" if declared else cls in CAUSE_CLASSES
 
     @property
     def causes(self) -> list[Finding]:
@@ -112,6 +131,10 @@ class Report:
     def verdict(self) -> str:
         """The one line an on-call engineer reads first."""
         if not self.outcomes and not self.findings:
+            errors = self.sections.get("unexplained_errors")
+            if errors is not None and getattr(errors, "total", 0):
+                return (f"No rule explains these logs, but they hold {errors.total} ERROR/CRITICAL "
+                        "record(s): see the unexplained errors below.")
             return "No agent connections found in the input."
         if not self.causes:
             if self.symptoms:
@@ -133,4 +156,10 @@ class Report:
         top = self.causes[0]
         more = len(self.causes) - 1
         tail = f" (+{more} more root cause{'s' if more > 1 else ''})" if more else ""
+        if top.scope != "connection":
+            explained = sum(top.symptom_counts.values())
+            what = f" — explains {explained} symptom(s)" if explained else ""
+            if top.connections:
+                what += f", {len(top.connections)} failed connection(s)"
+            return f"ROOT CAUSE: {top.title}{what}{tail}."
         return f"ROOT CAUSE: {top.title} — {len(top.connections)} connection(s){tail}."

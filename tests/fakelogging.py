@@ -1,11 +1,15 @@
 """A fake Cloud Logging REST API (`POST /v2/entries:list`) on 127.0.0.1, for tests.
 
-The real `google-cloud-logging` client is pointed at it (anonymous credentials, REST transport),
-so the tests exercise the real wire protocol: JSON request bodies, page tokens, Google error
+The pull's real HTTP session (google-auth, anonymous credentials) is pointed at it, so the tests
+exercise the real wire protocol: JSON request bodies, page tokens, Google error
 envelopes. The fake serves the given entries in order, honours only the `timestamp>=` / `timestamp<`
-terms of the filter (what a resumed pull relies on), and pages by `pageSize`. Every request body
-is recorded. Any request can be scripted to fail: 429 (with the RESOURCE_EXHAUSTED ErrorInfo body
-the real API sends), 500, 503, 403, 400, garbage JSON, a cut connection, a stall, or an empty page.
+terms of the filter, and pages by `pageSize` (the page token is the offset). Every request body
+is recorded. Any request can be scripted to misbehave: 429 (with the RESOURCE_EXHAUSTED ErrorInfo
+body the real API sends), 500, 503, 403, 400, garbage JSON, a cut connection, a stall, an empty
+page, a page whose `nextPageToken` repeats the token asked for (`repeat`), a 307 redirect to
+`redirect_to` (`redirect`), a slow-loris body that drips one byte every `drip_s` seconds
+(`slowloris`), or headers that drip the same way and never end (`slowheaders`).
+`endless=True` makes every page full of fresh entries with a new token, forever.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ import re
 import socket
 import threading
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-ACTIONS = ("429", "500", "503", "403", "400", "garbage", "cut", "stall", "empty")
+ACTIONS = (
+    "429", "500", "503", "403", "400", "garbage", "cut", "stall", "empty", "repeat", "redirect",
+    "slowloris", "slowheaders",
+)
 MAX_BODY = 1 << 20  # a request body larger than this is refused (bounds the read)
 _BOUND = re.compile(r'timestamp\s*(>=|<)\s*"([^"]+)"')
 
@@ -67,9 +74,19 @@ def ts_nanos(stamp: str) -> int:
 class FakeLogging:
     """Start with `with FakeLogging(entries) as fake:`; point the client at `fake.url`."""
 
-    def __init__(self, entries: Iterable[object], *, stall_s: float = 2.0):
+    def __init__(
+        self,
+        entries: Iterable[object],
+        *,
+        stall_s: float = 2.0,
+        drip_s: float = 0.2,
+        endless: bool = False,
+        redirect_to: str | None = None,
+    ):
         self.entries = list(entries)
-        self.stall_s = stall_s
+        self.stall_s, self.drip_s = stall_s, drip_s
+        self.endless = endless
+        self.redirect_to = redirect_to
         self.script: dict[int, str] = {}  # 1-based request number → action
         self.errors = dict(_ERRORS)  # action → (HTTP code, status, message); tests may edit
         self.requests: list[dict] = []  # every request body, in order
@@ -123,16 +140,24 @@ class FakeLogging:
             return "error", self.errors[action]
         if action == "429":
             return "json", (429, QUOTA_429)
-        if action in ("garbage", "cut", "stall"):
+        if action in ("garbage", "cut", "stall", "redirect", "slowheaders"):
             return action, None
-        return "json", (200, self._page(body, empty=action == "empty"))
+        page = self._page(body, empty=action == "empty")
+        if action == "repeat":
+            page["nextPageToken"] = str(body.get("pageToken") or 0)
+        if action == "slowloris":
+            return "slowloris", json.dumps(page).encode("utf-8")
+        return "json", (200, page)
 
     def _page(self, body: dict, *, empty: bool) -> dict:
-        matching = self._in_window(str(body.get("filter", "")))
         size = int(body.get("pageSize") or 50)
         start = int(body.get("pageToken") or 0)
         if empty:  # "did not have time to search": no entries, same position next time
             return {"nextPageToken": str(start)}
+        if self.endless:
+            return {"entries": [_made_up(n) for n in range(start, start + size)],
+                    "nextPageToken": str(start + size)}
+        matching = self._in_window(str(body.get("filter", "")))
         page = {"entries": matching[start : start + size]}
         if start + size < len(matching):
             page["nextPageToken"] = str(start + size)
@@ -150,6 +175,13 @@ class FakeLogging:
             return (low is None or t >= low) and (high is None or t < high)
 
         return [e for e in self.entries if keep(e)]
+
+
+def _made_up(n: int) -> dict:
+    """Entry number n of an endless log: distinct ids, one second apart."""
+    seconds = 1_757_375_000 + n
+    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"insertId": f"endless-{n:08d}", "timestamp": stamp, "textPayload": f"line {n}"}
 
 
 def _handler_for(fake: FakeLogging) -> type[BaseHTTPRequestHandler]:
@@ -177,6 +209,15 @@ def _handler_for(fake: FakeLogging) -> type[BaseHTTPRequestHandler]:
             elif kind == "stall":
                 fake._stop.wait(fake.stall_s)
                 self._send_json(200, {"entries": []})
+            elif kind == "redirect":
+                self.send_response(307)
+                self.send_header("Location", f"{fake.redirect_to}{self.path}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif kind == "slowloris":
+                self._drip(payload)
+            elif kind == "slowheaders":
+                self._drip_headers()
 
         def _send_json(self, code: int, obj: object) -> None:
             self._send_raw(code, json.dumps(obj).encode("utf-8"))
@@ -200,6 +241,34 @@ def _handler_for(fake: FakeLogging) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(b'{"entries": [{"insertId": "trunc')
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+
+        def _drip(self, data: bytes) -> None:
+            """Headers at once, then the body one byte per `drip_s` until done or stopped."""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            try:
+                for i in range(len(data)):
+                    self.wfile.write(data[i : i + 1])
+                    self.wfile.flush()
+                    if fake._stop.wait(fake.drip_s):
+                        break
+            except OSError:
+                pass  # the client hung up: the point of the test
+            self.close_connection = True
+
+        def _drip_headers(self) -> None:
+            """A status line, then one header whose value never ends, a byte per `drip_s`."""
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                self.wfile.flush()
+                while not fake._stop.wait(fake.drip_s):
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+            except OSError:
+                pass  # the client hung up: the point of the test
             self.close_connection = True
 
         def log_message(self, format: str, *args) -> None:  # noqa: A002 - keep test output quiet

@@ -1,5 +1,6 @@
-"""`diagnose pull`: the filter compiler and the live pull, run with the real google-cloud-logging
-client over its real REST protocol against a fake Logging API on 127.0.0.1 (tests/fakelogging.py).
+"""`diagnose pull`: the filter compiler and the live pull, run with google-auth's real HTTP session
+and api_core's Retry over the real REST protocol against a fake Logging API on 127.0.0.1
+(tests/fakelogging.py).
 
 Nothing else is ever contacted: the fixtures below remove credentials and point gcloud's config
 and HOME at empty temporary directories, and NO_GCE_CHECK stops the metadata-server probe.
@@ -77,11 +78,15 @@ def ruleset(*prefilters: list[str]) -> RuleSet:
     return RuleSet(packs=[], event_rules=rules, finding_rules=[])
 
 
-def pull(fake: FakeLogging, sleeps: list[float] | None = None, **kw):
-    """Run a pull to the end; returns (records, stats, progress calls)."""
+def pull(fake: FakeLogging, notices: list[str] | None = None, **kw):
+    """Run a pull to the end; returns (records, stats, progress calls).
+
+    Backoff starts at 1 ms so retries cost no real time; `notices` collects the retry reasons.
+    """
     stats, calls = ParseStats(), []
     kw.setdefault("filter_str", FILTER)
     kw.setdefault("page_size", 5)
+    kw.setdefault("backoff_initial_s", 0.001)
     records = list(
         pull_records(
             PROJECT,
@@ -89,7 +94,7 @@ def pull(fake: FakeLogging, sleeps: list[float] | None = None, **kw):
             UNTIL,
             stats=stats,
             endpoint=fake.url,
-            sleep=(sleeps.append if sleeps is not None else _no_sleep),
+            on_retry=(notices.append if notices is not None else _no_retry),
             progress=lambda n, p: calls.append((n, p)),
             **kw,
         )
@@ -97,8 +102,8 @@ def pull(fake: FakeLogging, sleeps: list[float] | None = None, **kw):
     return records, stats, calls
 
 
-def _no_sleep(seconds: float) -> None:
-    raise AssertionError(f"unexpected backoff sleep of {seconds:.2f}s")
+def _no_retry(reason: str) -> None:
+    raise AssertionError(f"unexpected retry: {reason}")
 
 
 def ids(records) -> list[str]:
@@ -126,14 +131,17 @@ def test_filter_has_window_resource_anchors_and_extra_exactly():
         extra="severity>=INFO OR logName:stderr",
     )
     anchors = " OR ".join(
-        f"{field}:{lit}"
-        for lit in [
-            '"EMISSION SUCCESS"',
-            '"MessageRouter detected unknown message type"',
-            '"Sending ack for unknown message type"',
-            r'"say \"hi\" to C:\\temp"',
+        [
+            f"{field}:{lit}"
+            for lit in [
+                '"EMISSION SUCCESS"',
+                '"MessageRouter detected unknown message type"',
+                '"Sending ack for unknown message type"',
+                r'"say \"hi\" to C:\\temp"',
+            ]
+            for field in ("textPayload", "jsonPayload.message")
         ]
-        for field in ("textPayload", "jsonPayload.message")
+        + ["httpRequest.status>=400"]  # request logs carry no text; their errors are evidence
     )
     assert got == (
         f'{WINDOW} AND resource.type="cloud_run_revision" AND '
@@ -152,7 +160,7 @@ def test_filter_drops_anchors_another_anchor_already_covers():
     assert got == (
         f'{WINDOW} AND (textPayload:"line two, the longer" OR '
         'jsonPayload.message:"line two, the longer" OR textPayload:"unknown MESSAGE type" OR '
-        'jsonPayload.message:"unknown MESSAGE type")'
+        'jsonPayload.message:"unknown MESSAGE type" OR httpRequest.status>=400)'
     )
 
 
@@ -184,7 +192,10 @@ def test_filter_rejects_an_empty_window():
 def test_filter_too_long_falls_back_to_broader_anchors_and_says_so():
     literals = [f"EMISSION FAILED: event_{i:03d} send failed (run_id=" for i in range(400)]
     plan = compile_filter(ruleset(literals), SINCE, UNTIL)
-    assert plan.text == (f'{FILTER} AND (textPayload:"emission" OR jsonPayload.message:"emission")')
+    assert plan.text == (
+        f'{FILTER} AND (textPayload:"emission" OR jsonPayload.message:"emission" '
+        "OR httpRequest.status>=400)"
+    )
     assert plan.anchors == ["emission"]
     assert plan.notes == [
         "the 400 rule literals would exceed the Logging API's 20,000-character filter limit; "
@@ -229,12 +240,22 @@ def test_pulled_records_equal_the_records_read_from_the_same_entries(fake, entri
     assert len(fake.requests) == 1
 
 
-def test_empty_page_with_a_token_is_followed(fake, entries):
+def test_an_empty_page_pointing_at_the_same_token_is_asked_again_after_a_backoff(fake, entries):
     fake.fail("empty", 2)
-    records, _, calls = pull(fake, page_size=8)
+    notices: list[str] = []
+    records, stats, calls = pull(fake, notices, page_size=8)
     assert ids(records) == [e["insertId"] for e in entries]
     assert [b.get("pageToken") for b in fake.requests] == [None, "8", "8"]
-    assert calls == [(8, 1), (8, 2), (16, 3)]
+    assert calls == [(8, 1), (16, 2)]
+    assert notices == ["an empty page pointing back at a page already asked for"]
+    assert stats.warnings == ["Cloud Logging pull: 1 request(s) retried (no progress ×1)"]
+
+
+def test_pages_served_newest_first_are_all_delivered(entries):
+    with FakeLogging(list(reversed(entries))) as server:
+        records, stats, _ = pull(server)
+    assert ids(records) == [e["insertId"] for e in reversed(entries)]
+    assert stats.records_read == len(entries)
 
 
 def test_a_filter_without_a_window_gets_the_window_not_the_clients_24_hours(fake):
@@ -248,49 +269,39 @@ def test_endpoint_can_come_from_the_environment(fake, monkeypatch, entries):
     assert len(records) == len(entries) and len(fake.requests) == 1
 
 
-# --- retries and resume ------------------------------------------------------------------------
+# --- retries: the same page token again, nothing lost or repeated ------------------------------
 
 
-def test_429_and_5xx_back_off_with_growing_delays_and_resume_without_duplicates(fake, entries):
+def test_429_and_5xx_are_retried_with_the_same_page_token_without_duplicates(fake, entries):
     fake.fail("429", 2).fail("503", 3).fail("500", 4)
-    sleeps: list[float] = []
-    notices: list[tuple[str, float]] = []
-    records, stats, calls = pull(fake, sleeps, on_retry=lambda why, s: notices.append((why, s)))
+    notices: list[str] = []
+    records, stats, calls = pull(fake, notices)
     assert ids(records) == [e["insertId"] for e in entries]  # each exactly once, in order
-    assert len(sleeps) == 3 and sleeps[0] < sleeps[1] < sleeps[2]
-    assert 0.5 <= sleeps[0] <= 1.0 and 2.0 <= sleeps[2] <= 4.0
     assert notices == [
-        (
-            "HTTP 429 rate limited (RATE_LIMIT_EXCEEDED, ReadRequestsPerMinutePerProject=60)",
-            sleeps[0],
-        ),
-        ("HTTP 503 The service is currently unavailable.", sleeps[1]),
-        ("HTTP 500 Internal error encountered.", sleeps[2]),
+        "HTTP 429 rate limited (RATE_LIMIT_EXCEEDED, ReadRequestsPerMinutePerProject=60)",
+        "HTTP 503 The service is currently unavailable.",
+        "HTTP 500 Internal error encountered.",
     ]
-    # Page 1 ended at the router line; its ack shares that time stamp and comes next.
-    resume = FILTER + ' AND timestamp>="2025-09-08T23:49:24.508123000Z"'
-    assert [b["filter"] for b in fake.requests] == [FILTER] * 2 + [resume] * 5
-    assert [b.get("pageToken") for b in fake.requests] == [None, "5", None, None, None, "5", "10"]
-    # The first resumed page re-sends the router line (dropped) with the ack (kept).
-    assert calls == [(5, 1), (9, 2), (14, 3), (16, 4)]
+    assert [b["filter"] for b in fake.requests] == [FILTER] * 7
+    assert [b.get("pageToken") for b in fake.requests] == [None, "5", "5", "5", "5", "10", "15"]
+    assert calls == [(5, 1), (10, 2), (15, 3), (16, 4)]
     assert stats.records_read == 16
     assert stats.warnings == ["Cloud Logging pull: 3 request(s) retried (429 ×1, 5xx ×2)"]
 
 
 def test_garbage_json_a_cut_connection_and_a_stall_are_retried(fake, entries):
     fake.fail("garbage", 1).fail("cut", 2).fail("stall", 3)
-    sleeps: list[float] = []
-    records, stats, _ = pull(fake, sleeps, request_timeout_s=0.5)
+    notices: list[str] = []
+    records, stats, _ = pull(fake, notices, request_timeout_s=0.5)
     assert ids(records) == [e["insertId"] for e in entries]
-    assert len(sleeps) == 3 and sleeps == sorted(sleeps)
+    assert len(notices) == 3 and notices[0] == "the response was not a JSON object"
     assert stats.warnings == ["Cloud Logging pull: 3 request(s) retried (bad response ×1, network ×2)"]
 
 
 def test_gives_up_after_max_retries_with_a_one_line_reason(fake):
     fake.fail("503", *range(1, 50))
-    sleeps: list[float] = []
     with pytest.raises(PullError) as err:
-        pull(fake, sleeps, max_retries=3)
+        pull(fake, [], max_retries=3)
     assert err.value.exit_code == ExitCode.PULL_FAILED
     assert "\n" not in err.value.message
     assert re.fullmatch(
@@ -298,29 +309,109 @@ def test_gives_up_after_max_retries_with_a_one_line_reason(fake):
         r"The service is currently unavailable\. \(after 3 retries\)",
         err.value.message,
     )
-    assert len(fake.requests) == 4 and len(sleeps) == 3 and sleeps == sorted(sleeps)
+    assert len(fake.requests) == 4
 
 
-def test_retry_budget_bounds_the_time_spent_backing_off(fake):
-    fake.fail("429", *range(1, 50))
-    sleeps: list[float] = []
+def test_retry_deadline_bounds_a_failure_streak(fake):
+    fake.fail("429", *range(1, 10_000))
     with pytest.raises(PullError) as err:
-        pull(fake, sleeps, max_retries=10, retry_budget_s=3.25)
-    # 0.5–1 s + 1–2 s fit in 3.25 s; adding the third delay (2–4 s) would not.
-    assert len(sleeps) == 2 and len(fake.requests) == 3
+        pull(fake, [], max_retries=10_000, retry_budget_s=0.3, backoff_initial_s=0.05)
     assert err.value.message == (
         f"Cloud Logging read quota exhausted for project {PROJECT}: HTTP 429 rate limited "
-        "(RATE_LIMIT_EXCEEDED, ReadRequestsPerMinutePerProject=60) (after 2 retries)"
+        "(RATE_LIMIT_EXCEEDED, ReadRequestsPerMinutePerProject=60) (gave up after 0.3s of retries)"
     )
+    # backoff, not a busy loop: delays up to 50, 100, 200 ms fit ~5 tries in 0.3 s, never hundreds
+    assert 2 <= len(fake.requests) < 50
 
 
 def test_a_failure_streak_ends_when_a_page_arrives(fake, entries):
     fake.fail("503", 1, 2, 4, 5, 7, 8)
-    sleeps: list[float] = []
-    records, _, _ = pull(fake, sleeps, max_retries=2)
+    notices: list[str] = []
+    records, _, _ = pull(fake, notices, max_retries=2)
     assert ids(records) == [e["insertId"] for e in entries]
-    assert len(sleeps) == 6
-    assert sleeps[0] < sleeps[1] and sleeps[2] < sleeps[3] and sleeps[1] > sleeps[2]
+    assert len(notices) == 6
+
+
+# --- servers that loop, never end, drip or redirect (issue 12) ----------------------------------
+
+
+def test_a_repeated_page_token_stops_the_pull_with_exit_5(fake, entries, tmp_path):
+    fake.fail("repeat", 2)  # page 2 says "next: the page you just asked for"
+    out = tmp_path / "loop.jsonl"
+    with pytest.raises(PullError) as err:
+        pull(fake, save_path=out)
+    assert err.value.exit_code == ExitCode.PULL_FAILED
+    assert err.value.message == (
+        f"the Logging API at {fake.url} sent page token '5' a second time; stopped after 10 "
+        "entries rather than loop"
+    )
+    assert len(fake.requests) == 2
+    assert [json.loads(x)["insertId"] for x in out.read_text().splitlines()] == [
+        e["insertId"] for e in entries[:10]
+    ]
+
+
+def test_empty_pages_that_never_move_on_are_retried_then_given_up(fake):
+    fake.fail("empty", *range(2, 10_000))
+    with pytest.raises(PullError) as err:
+        pull(fake, [], max_retries=4)
+    assert err.value.message == (
+        f"the Logging API at {fake.url} kept failing: an empty page pointing back at a page "
+        "already asked for (after 4 retries)"
+    )
+    assert len(fake.requests) == 6
+
+
+def test_endless_distinct_pages_stop_at_the_entry_cap_and_keep_the_save(tmp_path):
+    out = tmp_path / "endless.jsonl"
+    with FakeLogging([], endless=True) as server, pytest.raises(PullError) as err:
+        pull(server, page_size=10, max_entries=50, save_path=out)
+    assert err.value.message == (
+        "stopped at the cap of 50 entries (50 entries in 5 pages fetched) before the end of the window"
+    )
+    assert "raise --max-entries" in err.value.hint
+    assert err.value.hint.endswith(f"the 50 entries fetched before the failure are in {out}")
+    assert len(server.requests) == 5
+    assert len(out.read_text().splitlines()) == 50
+
+
+def test_a_slow_loris_body_is_cut_at_the_request_deadline_and_retried(fake, entries):
+    fake.fail("slowloris", 1)  # one byte every 0.2 s: each read is quick, the whole never ends
+    notices: list[str] = []
+    records, _, _ = pull(fake, notices, request_deadline_s=1.0)
+    assert notices == ["the answer did not arrive within the request deadline"]
+    assert ids(records) == [e["insertId"] for e in entries]
+
+
+def test_a_slow_loris_body_ends_the_pull_with_one_line_when_retries_run_out(fake):
+    fake.fail("slowloris", 1, 2)
+    with pytest.raises(PullError) as err:
+        pull(fake, [], request_deadline_s=0.6, max_retries=1)
+    assert err.value.message == (
+        f"cannot reach the Logging API at {fake.url}: the answer did not arrive within the "
+        "request deadline (after 1 retry)"
+    )
+
+
+def test_headers_that_never_end_are_cut_at_the_request_deadline_too(fake, entries):
+    fake.fail("slowheaders", 1)  # the status line, then a header one byte every 0.2 s
+    notices: list[str] = []
+    records, _, _ = pull(fake, notices, request_deadline_s=1.0)
+    assert notices == ["the answer did not arrive within the request deadline"]
+    assert ids(records) == [e["insertId"] for e in entries]
+
+
+def test_a_redirect_to_another_address_is_not_followed(entries):
+    with FakeLogging(entries) as elsewhere, FakeLogging(entries, redirect_to=elsewhere.url) as home:
+        home.fail("redirect", 1)
+        with pytest.raises(PullError) as err:
+            pull(home)
+    assert err.value.exit_code == ExitCode.PULL_FAILED
+    assert err.value.message.startswith(
+        f"the Logging API at {home.url} answered HTTP 307 redirect to {elsewhere.url}/v2/entries:list"
+    )
+    assert "not followed" in err.value.message
+    assert elsewhere.requests == [] and len(home.requests) == 1
 
 
 # --- errors that are not retried --------------------------------------------------------------
@@ -360,7 +451,7 @@ def test_unreachable_endpoint_is_named():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed below: nothing listens there
     url = f"http://127.0.0.1:{port}"
-    sleeps: list[float] = []
+    notices: list[str] = []
     with pytest.raises(PullError) as err:
         list(
             pull_records(
@@ -371,11 +462,12 @@ def test_unreachable_endpoint_is_named():
                 stats=ParseStats(),
                 endpoint=url,
                 max_retries=1,
-                sleep=sleeps.append,
+                backoff_initial_s=0.001,
+                on_retry=notices.append,
             )
         )
     assert err.value.message.startswith(f"cannot reach the Logging API at {url}: ")
-    assert err.value.message.endswith("(after 1 retry)") and len(sleeps) == 1
+    assert err.value.message.endswith("(after 1 retry)") and len(notices) == 1
 
 
 def test_missing_credentials_say_how_to_log_in():
@@ -429,7 +521,7 @@ def test_unreadable_entries_are_counted_not_raised(entries):
 def test_save_writes_api_shaped_json_lines_that_reread_to_the_same_records(fake, entries, tmp_path):
     out = tmp_path / "pull.jsonl"
     fake.fail("429", 2)
-    records, _, _ = pull(fake, [], save_path=out)
+    records, _, _ = pull(fake, [], save_path=out)  # the retried page is not saved twice
     lines = out.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == entries  # no duplicate after the resume
     reread = [
@@ -463,9 +555,33 @@ def test_saved_entries_reach_the_disk_page_by_page(fake, entries, tmp_path):
         save_path=out,
     )
     next(stream)  # the first record of page 1; the generator is now paused
-    on_disk = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert on_disk == entries[:2]
-    stream.close()
+    assert not out.exists()  # the save is not in place before the pull ends ...
+    (partial,) = tmp_path.glob(".live.jsonl.*.partial")  # ... but its pages are on disk
+    assert [json.loads(line) for line in partial.read_text().splitlines()] == entries[:2]
+    stream.close()  # as Ctrl-C would: what was fetched is kept at the target path
+    assert [json.loads(line) for line in out.read_text().splitlines()] == entries[:2]
+    assert list(tmp_path.glob("*.partial")) == []
+
+
+def test_a_failed_pull_never_destroys_an_earlier_save(fake, tmp_path):
+    (tmp_path / "saves").mkdir()
+    out = tmp_path / "saves" / "yesterday.jsonl"
+    out.write_text('{"insertId": "earlier"}\n' * 1000)
+    fake.fail("403", 1)
+    with pytest.raises(PullError) as err:
+        pull(fake, save_path=out)
+    assert out.read_text() == '{"insertId": "earlier"}\n' * 1000
+    assert err.value.hint.endswith(f"nothing was fetched; {out} was left as it was")
+    assert [p.name for p in out.parent.iterdir()] == ["yesterday.jsonl"]
+
+
+def test_a_successful_pull_replaces_an_earlier_save_whole(fake, entries, tmp_path):
+    (tmp_path / "saves").mkdir()
+    out = tmp_path / "saves" / "pull.jsonl"
+    out.write_text("old\n" * 5000)
+    pull(fake, save_path=out)
+    assert [json.loads(line) for line in out.read_text().splitlines()] == entries
+    assert [p.name for p in out.parent.iterdir()] == ["pull.jsonl"]
 
 
 def test_save_to_an_unwritable_path_is_a_usage_error(fake, tmp_path):
@@ -479,6 +595,7 @@ def test_save_to_an_unwritable_path_is_a_usage_error(fake, tmp_path):
 def test_importing_the_pull_module_does_not_import_the_google_client():
     code = (
         "import sys, diagnose.sources.cloud_logging, diagnose.sources.logfilter\n"
+        "import diagnose.sources.bigquery, diagnose.sources.sqlcompile\n"
         "bad = sorted(m for m in sys.modules if m.startswith(('google.cloud', 'grpc')))\n"
         "print(bad)\nsys.exit(1 if bad else 0)\n"
     )

@@ -87,3 +87,36 @@ def test_scheduled_report_from_a_pull_writes_the_page(run_cli, fake, tmp_path, m
                     "--baseline", prev, "-f", "markdown")
     assert again.code == 0
     assert "routing-unknown-type:execute_agent" in page.read_text(encoding="utf-8")
+
+
+def test_endless_pages_stop_at_max_entries_exit_5_one_line_and_keep_the_save(run_cli, tmp_path,
+                                                                              monkeypatch):
+    saved = tmp_path / "endless.jsonl"
+    with FakeLogging([], endless=True) as server:
+        monkeypatch.setenv(ENDPOINT_ENV, server.url)
+        result = run_cli("pull", "--project", "netra-staging", *WINDOW, "--max-entries", "2500",
+                         "--save", saved)
+    assert result.code == 5
+    lines = result.err.splitlines()
+    assert lines[0] == ("diagnose: error: stopped at the cap of 2,500 entries (3,000 entries in 3 "
+                        "pages fetched) before the end of the window")
+    assert "raise --max-entries" in lines[1] and str(saved) in lines[1]
+    assert "Traceback" not in result.err
+    assert len(saved.read_text().splitlines()) == 3000
+    assert len(server.requests) == 3
+
+
+def test_max_entries_below_one_is_a_usage_error(run_cli):
+    result = run_cli("pull", "--project", "netra-staging", *WINDOW, "--max-entries", "0")
+    assert result.code == 2 and "Traceback" not in result.err
+
+
+def test_a_transient_failure_is_announced_retried_and_the_report_is_whole(run_cli, fake, monkeypatch):
+    monkeypatch.setenv(ENDPOINT_ENV, fake.url)
+    fake.fail("503", 1)
+    result = run_cli("pull", "--project", "netra-staging", *WINDOW, "-f", "json")
+    assert result.code == 1, result.err
+    assert "diagnose: HTTP 503 The service is currently unavailable.; retrying\n" in result.err
+    doc = json.loads(result.out)
+    assert doc["stats"]["records_read"] == 16
+    assert [b.get("pageToken") for b in fake.requests] == [None, None]

@@ -107,10 +107,6 @@ EXPECTED: dict[str, list[tuple[str, str, str]]] = {
     "bad_finding": [
         ("events/misfiled-finding.toml", "/kind",
          "kind 'finding' does not match the folder: finding rules live in findings/"),
-        ("findings/bad-finding.toml", "/class",
-         "unknown class 'routing'; expected one of: routing_failure, connection_failure, "
-         "execution_timeout, events_not_delivered, lifecycle_incomplete, "
-         "client_timeout_unexplained"),
         ("findings/bad-finding.toml", "/role",
          "unknown role 'culprit'; expected one of: cause, symptom"),
         ("findings/bad-finding.toml", "/severity",
@@ -118,7 +114,12 @@ EXPECTED: dict[str, list[tuple[str, str, str]]] = {
         ("findings/bad-finding.toml", "/priority", "expected integer, got string"),
         ("findings/bad-finding.toml", "/when/type",
          "unknown condition type 'sometimes'; expected one of: absence, incomplete, presence, "
-         "unexplained"),
+         "unexplained, count"),
+        # Classes are declared by packs; a pack loaded alone is checked against the built-in ones.
+        ("findings/bad-finding.toml", "/class",
+         "unknown class 'routing'; expected one of: routing_failure, connection_failure, "
+         "execution_timeout, events_not_delivered, lifecycle_incomplete, "
+         "client_timeout_unexplained, healthy, in_progress"),
         ("findings/bad-finding.toml", "/scenario/expect/0/class",
          "unknown outcome class 'broken'; expected one of: routing_failure, connection_failure, "
          "execution_timeout, events_not_delivered, lifecycle_incomplete, "
@@ -142,7 +143,8 @@ EXPECTED: dict[str, list[tuple[str, str, str]]] = {
     ],
     "bad_pack_meta": [
         ("pack.toml", "/author",
-         "unknown key; allowed keys: id, version, description, known_message_types"),
+         "unknown key; allowed keys: id, version, description, known_message_types, classes, "
+         "symptom_kinds, ending_kinds, scope_fields, placement, ignore_ids, type_fixes"),
         ("pack.toml", "/version", "missing required key"),
         ("event", "", "unknown folder in a rule pack; rules live in events/ and findings/"),
     ],

@@ -50,6 +50,9 @@ def report_to_dict(report: Report) -> dict:
             "tz_default": prov.tz_default,
         },
     }
+    errors = report.sections.get("unexplained_errors")
+    if errors is not None:
+        doc["unexplained_errors"] = unexplained_to_dict(errors)
     for name in ("contrast", "patterns", "baseline"):
         section = report.sections.get(name)
         if section is not None:
@@ -81,6 +84,24 @@ def _finding(f: Finding) -> dict:
         "attrs": dict(sorted(f.attrs.items())),
         "evidence": [_event(e) for e in f.evidence],
         "symptoms": [_event(e) for e in f.symptoms],
+        "scope": f.scope,
+        "scope_key": f.scope_key,
+        "count": f.count,
+        "symptom_counts": dict(f.symptom_counts),
+    }
+
+
+def unexplained_to_dict(errors) -> dict:
+    """The ERROR/CRITICAL templates no rule explains: top ten, with counts and a first example."""
+    return {
+        "total": errors.total,
+        "templates": len(errors.templates) + (1 if errors.other else 0),
+        "top": [
+            {"template": t.template, "count": t.count, "severity": t.severity,
+             "first_seen": _ts(t.first_seen), "last_seen": _ts(t.last_seen),
+             "example": t.example, "provenance": t.provenance}
+            for t in errors.top(10)
+        ],
     }
 
 
@@ -101,7 +122,8 @@ def _outcome(o: ConnectionOutcome) -> dict:
 
 
 def _event(e: Event) -> dict:
-    return {"provenance": e.provenance, "ts": _ts(e.ts), "kind": e.kind, "text": e.text}
+    ts = _ts(e.ts) if e.timed else None  # untimed: placed by position, shown as no time stamp
+    return {"provenance": e.provenance, "ts": ts, "kind": e.kind, "text": e.text}
 
 
 def _ts(value: datetime | None) -> str | None:

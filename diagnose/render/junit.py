@@ -8,7 +8,7 @@ the logs contain: characters XML 1.0 forbids are removed and the rest escaped (`
 from __future__ import annotations
 
 from ..model import Finding
-from ..report import CAUSE_CLASSES, CLASS_LABELS, SYMPTOM_CLASSES, Report
+from ..report import Report
 from .escape import clip, display_ts, xml_text
 
 EVIDENCE_LINES = 3
@@ -17,7 +17,7 @@ LIST_IDS = 20
 
 def render_junit(report: Report) -> str:
     """One `<testsuite name="diagnose">` with one `<testcase>` per finding class."""
-    classes = (*CAUSE_CLASSES, *SYMPTOM_CLASSES)
+    classes = report.failure_classes()
     by_class = {c: [f for f in report.findings if f.cls == c] for c in classes}
     failures = sum(1 for c in classes if by_class[c])
     p = report.provenance
@@ -32,7 +32,7 @@ def render_junit(report: Report) -> str:
         "  </properties>",
     ]
     for cls in classes:
-        lines += _testcase(cls, by_class[cls])
+        lines += _testcase(cls, report.label(cls), by_class[cls])
     lines += [f"  <system-out>{xml_text(report.verdict())}</system-out>", "</testsuite>", ""]
     return "\n".join(lines)
 
@@ -49,8 +49,8 @@ def _properties(report: Report) -> list[str]:
     ]
 
 
-def _testcase(cls: str, findings: list[Finding]) -> list[str]:
-    head = (f'  <testcase classname="diagnose.{cls}" name="{xml_text(CLASS_LABELS[cls])}" '
+def _testcase(cls: str, label: str, findings: list[Finding]) -> list[str]:
+    head = (f'  <testcase classname="diagnose.{xml_text(cls)}" name="{xml_text(label)}" '
             'time="0"')
     if not findings:
         return [head + "/>"]

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..model import Finding
-from ..report import CAUSE_CLASSES, Report
+from ..report import Report
 
 MAX_ROWS = 10
 
@@ -29,7 +29,11 @@ def client_timeouts(finding: Finding) -> int:
     """Client recv() timeouts a finding explains: its `client.timeout` symptom events only.
 
     The one definition every format uses (`client.missing_events` is a different symptom).
+    `symptom_counts` (all of them, by label) wins over `symptoms` (capped for display).
     """
+    if finding.symptom_counts:
+        return sum(n for label, n in finding.symptom_counts.items()
+                   if label.split(" ", 1)[0] == "client.timeout")
     return sum(1 for e in finding.symptoms if e.kind == "client.timeout")
 
 
@@ -39,12 +43,15 @@ def surface_vs_real_table(report: Report) -> SectionTable | None:
         return None
     rows = []
     for f in report.causes:
-        timeouts = client_timeouts(f)
-        seen = f"{timeouts} recv() timeout(s)" if timeouts else "no client log"
+        if f.symptom_counts:  # every explained symptom, by kind
+            seen = ", ".join(f"{k} ×{n}" for k, n in f.symptom_counts.items())
+        else:
+            timeouts = client_timeouts(f)
+            seen = f"{timeouts} recv() timeout(s)" if timeouts else "no client log"
         rows.append([seen, str(len(f.connections)), f.title])
     rows.extend(["client timeout", str(len(f.connections)), "unknown: no server evidence (logs missing?)"]
                 for f in report.symptoms)
-    real = sum(1 for o in report.outcomes if o.outcome in CAUSE_CLASSES)
+    real = sum(1 for o in report.outcomes if report.is_cause_class(o.outcome))
     lead = (f"{len(report.causes)} root-cause finding(s) and {len(report.symptoms)} unexplained "
             f"symptom(s); {real} connection(s) with a real cause.")
     return SectionTable("Surface vs real", lead, ["What the client saw", "Connections", "Real cause"],

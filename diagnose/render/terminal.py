@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model import Finding
-from ..report import CLASS_LABELS, Report, by_importance
+from ..report import Report, by_importance
 from .escape import clean
 from .sections import SectionTable, surface_vs_real_table, unknown_types_table
 
@@ -32,7 +32,7 @@ SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "lo
 def render_terminal(report: Report, console: Console, *, elapsed: float | None = None) -> None:
     console.print(_verdict(report))
     for number, finding in enumerate(report.findings, 1):
-        console.print(_finding_panel(number, finding))
+        console.print(_finding_panel(number, finding, report))
     surface = surface_vs_real_table(report)
     if surface is not None:
         console.print(_section_table(surface))
@@ -40,6 +40,9 @@ def render_terminal(report: Report, console: Console, *, elapsed: float | None =
         console.print(_section_table(unknown_types_table(report)))
     if report.outcomes:
         console.print(_outcomes(report))
+    errors = _unexplained(report)
+    if errors is not None:
+        console.print(errors)
     for name in ("contrast", "patterns", "baseline"):
         section = report.sections.get(name)
         if section is not None and hasattr(section, "__rich__"):
@@ -53,15 +56,19 @@ def _verdict(report: Report) -> Panel:
     return Panel(Text(clean(report.verdict()), style=style), expand=True)
 
 
-def _finding_panel(number: int, f: Finding) -> Panel:
+def _finding_panel(number: int, f: Finding, report: Report) -> Panel:
     head = Text()
-    head.append(f"{CLASS_LABELS.get(f.cls, f.cls)}", style="bold")
+    head.append(clean(report.label(f.cls)), style="bold")
     head.append(f"  [{f.severity}]", style=SEVERITY_STYLE.get(f.severity, ""))
     head.append(f"  {f.role}", style="dim")
     body = Table.grid(padding=(0, 1))
     body.add_column(style="bold", no_wrap=True)
     body.add_column()
-    body.add_row("Connections", Text(clean(_list(f.connections))))
+    if f.scope != "connection":
+        body.add_row("Scope", Text(clean(f"{f.scope} {f.scope_key or '(unnamed)'}: {f.count} "
+                                         "trigger line(s)")))
+    if f.connections or f.scope == "connection":
+        body.add_row("Connections", Text(clean(_list(f.connections))))
     body.add_row("Seen", Text(f"{_ts(f.first_seen)} → {_ts(f.last_seen)}"))
     body.add_row("Cause", Text(clean(f.cause)))
     body.add_row("Broke", Text(clean(f.critical_failure)))
@@ -70,7 +77,7 @@ def _finding_panel(number: int, f: Finding) -> Panel:
     evidence = Text()
     for event in f.evidence:
         evidence.append(f"{clean(event.provenance)}  ", style="cyan")
-        evidence.append(f"{_ts(event.ts)}  ", style="dim")
+        evidence.append(f"{_ts(event.ts) if event.timed else 'no time stamp'}  ", style="dim")
         evidence.append(clean(event.text) + "\n")
     body.add_row("Evidence", evidence)
     title = Text(f"#{number} ")
@@ -94,7 +101,7 @@ def _section_table(section: SectionTable) -> Table | Text:
 def _outcomes(report: Report) -> Group:
     counts = report.outcome_counts()
     summary = Text(f"Connections ({len(report.outcomes)}): ", style="bold")
-    summary.append(", ".join(f"{CLASS_LABELS[k]} {v}" for k, v in counts.items()))
+    summary.append(", ".join(f"{clean(report.label(k))} {v}" for k, v in counts.items()))
     table = Table()
     table.add_column("Connection", no_wrap=True, overflow="ellipsis", max_width=26)
     table.add_column("Outcome", no_wrap=True)
@@ -106,7 +113,7 @@ def _outcomes(report: Report) -> Group:
     for row in rows[:MAX_OUTCOME_ROWS]:
         table.add_row(
             Text(clean(row.connection)),
-            Text(SHORT_LABELS.get(row.outcome, row.outcome),
+            Text(clean(SHORT_LABELS.get(row.outcome, report.label(row.outcome))),
                  style="green" if row.outcome == "healthy" else "red"),
             row.first_seen.strftime("%H:%M:%S") if row.first_seen else "-",
             Text(clean(", ".join(row.message_types)) or "-"),
@@ -116,6 +123,28 @@ def _outcomes(report: Report) -> Group:
     if len(rows) > MAX_OUTCOME_ROWS:
         table.caption = f"… {len(rows) - MAX_OUTCOME_ROWS} more (use --format json for all)"
     return Group(summary, table)
+
+
+def _unexplained(report: Report) -> Table | None:
+    """ERROR/CRITICAL templates no rule explains: shown in every report, never silent."""
+    errors = report.sections.get("unexplained_errors")
+    top = errors.top(10) if errors is not None else []
+    if not top:
+        return None
+    table = Table(title=f"Unexplained errors ({errors.total} ERROR/CRITICAL record(s) no rule "
+                  "explains)", title_justify="left")
+    table.add_column("Count", justify="right")
+    table.add_column("Seen (UTC)", no_wrap=True)
+    table.add_column("Template (first example)", overflow="fold", ratio=3)
+    table.add_column("First at", overflow="fold", ratio=1)
+    for t in top:
+        seen = (f"{t.first_seen:%H:%M:%S}–{t.last_seen:%H:%M:%S}" if t.first_seen and t.last_seen
+                else "no time stamp")
+        text = clean(t.template)
+        if t.example != t.template:
+            text += f"\n  e.g. {clean(t.example)}"
+        table.add_row(str(t.count), seen, Text(text), Text(clean(t.provenance)))
+    return table
 
 
 def _accounting(report: Report) -> Text:

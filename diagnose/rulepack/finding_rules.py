@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..timeutil import TimestampError, parse_duration
 from .issues import IssueLog
+from .loader_patterns import compile_table
 from .model import Condition, FindingRule, ScenarioExpect
 
 DEFAULT_WINDOW = "60s"
@@ -24,7 +25,12 @@ def build_finding_rule(doc: dict, path: Path, pack: str, log: IssueLog) -> Findi
         if key in doc:
             _check_template(doc[key], f"/{key}", log)
     when = _condition(doc.get("when", {}), log)
-    if log.count or when is None:
+    absorbs = duration_seconds(doc.get("absorbs_within", "60s"), "/absorbs_within", log)
+    if doc.get("scope", "connection") not in ("connection", "run") and when is not None and (
+        when.type not in ("count", "presence")
+    ):
+        log("/when/type", f"a {doc['scope']}-scope rule counts events: use 'count' or 'presence'")
+    if log.count or when is None or absorbs is None:
         return None
     scenario = doc["scenario"]
     return FindingRule(
@@ -41,18 +47,28 @@ def build_finding_rule(doc: dict, path: Path, pack: str, log: IssueLog) -> Findi
         key=doc.get("key", ""),
         when=when,
         path=path,
+        scope=doc.get("scope", "connection"),
+        absorbs_within=absorbs,
+        evidence_kinds=list(doc.get("evidence", [])),
         scenario_log=path.parent / scenario["log"],
-        scenario_expect=[ScenarioExpect(e["connection"], e["class"]) for e in scenario["expect"]],
+        scenario_expect=[
+            ScenarioExpect(e.get("connection"), e["class"], e.get("scope_key"))
+            for e in scenario["expect"]
+        ],
         pack=pack,
     )
 
 
 def _condition(doc: dict, log: IssueLog) -> Condition | None:
-    window = _window(doc.get("window", DEFAULT_WINDOW), log)
+    window = duration_seconds(doc.get("window", DEFAULT_WINDOW), "/when/window", log)
     kind = doc.get("type")
     if kind in _NEEDS_EXPECT and not doc.get("expect"):
         log("/when/expect", f"a '{kind}' condition needs the event kinds it waits for")
-    if window is None or "type" not in doc or "trigger" not in doc:
+    at_least = doc.get("at_least", 1)
+    if at_least < 1 or at_least > 1_000_000:
+        log("/when/at_least", f"at_least must be between 1 and 1000000, got {at_least}")
+    attrs = compile_table(doc.get("attrs", {}), "/when/attrs", log)
+    if window is None or "type" not in doc or "trigger" not in doc or log.count:
         return None
     return Condition(
         type=kind,
@@ -62,17 +78,20 @@ def _condition(doc: dict, log: IssueLog) -> Condition | None:
         before_any=list(doc.get("before_any", [])),
         unless=list(doc.get("unless", [])),
         requires=list(doc.get("requires", [])),
+        at_least=at_least,
+        attrs=attrs,
     )
 
 
-def _window(text: str, log: IssueLog) -> float | None:
+def duration_seconds(text: str, key: str, log: IssueLog) -> float | None:
+    """A rule's duration ("60s", "10m") in seconds; problems go to `log` under `key`."""
     try:
         seconds = parse_duration(text).total_seconds()
     except TimestampError as exc:
-        log("/when/window", str(exc))
+        log(key, str(exc))
         return None
     if seconds <= 0:
-        log("/when/window", f"window must be longer than zero, got {text!r}")
+        log(key, f"duration must be longer than zero, got {text!r}")
         return None
     return seconds
 

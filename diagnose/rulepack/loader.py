@@ -13,11 +13,13 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..report import OUTCOMES as BUILTIN_CLASSES
 from .builtin import builtin_pack_dirs
 from .event_rules import build_event_rule
-from .finding_rules import TEMPLATE_KEYS, build_finding_rule
+from .finding_rules import TEMPLATE_KEYS, build_finding_rule, duration_seconds
 from .issues import IssueLog, RuleIssue, display_path, rule_pack_error
-from .model import EventRule, FindingRule, RulePack, RuleSet
+from .loader_patterns import compile_table
+from .model import EventRule, FindingRule, OutcomeClass, Placement, RulePack, RuleSet
 from .schema import EVENT_RULE, FINDING_RULE, PACK, validate
 from .selftest import check_event_rule
 
@@ -39,6 +41,7 @@ def load_rule_packs(extra_dirs: Sequence[Path] = (), *, include_builtin: bool = 
         if pack_dir.resolve() not in seen:  # the same pack named twice is loaded once
             seen.add(pack_dir.resolve())
             loader.load_pack(pack_dir)
+    loader.check_classes()
     if loader.issues:
         raise rule_pack_error(loader.issues)
     return RuleSet(loader.packs, loader.event_rules, loader.finding_rules)
@@ -54,6 +57,30 @@ class _Loader:
         self.finding_rules: list[FindingRule] = []
         self.rule_ids: dict[str, Path] = {}
         self.pack_ids: dict[str, Path] = {}
+        self.declared: dict[str, OutcomeClass] = {}  # classes of the packs read so far
+
+    def check_classes(self) -> None:
+        """A finding rule's role agrees with the role its class is declared with."""
+        for rule in self.finding_rules:
+            cls = self.declared.get(rule.cls)
+            if cls is not None and cls.role in ("cause", "symptom") and cls.role != rule.role:
+                IssueLog(self.issues, rule.path, rule.id)(
+                    "/role", f"class {rule.cls!r} is declared with role {cls.role!r}"
+                )
+
+    def check_class_names(self, doc: dict, log: IssueLog) -> None:
+        """Classes a finding rule names must be declared by a pack read before it (or be one
+        of the built-in classes when no pack declares any)."""
+        known = list(self.declared) or list(BUILTIN_CLASSES)
+        if isinstance(doc.get("class"), str) and doc["class"] not in known:
+            log("/class", f"unknown class {doc['class']!r}; expected one of: {', '.join(known)}")
+        scenario = doc.get("scenario")
+        expects = scenario.get("expect", []) if isinstance(scenario, dict) else []
+        for i, want in enumerate(expects):
+            cls = want.get("class") if isinstance(want, dict) else None
+            if isinstance(cls, str) and cls not in known:
+                log(f"/scenario/expect/{i}/class",
+                    f"unknown outcome class {cls!r}; expected one of: {', '.join(known)}")
 
     def expand(self, path: Path) -> list[Path]:
         """A user's --rules argument → the pack directories it names."""
@@ -107,13 +134,25 @@ class _Loader:
         if log.count:
             return None
         self.pack_ids[clean["id"]] = path
-        return RulePack(
+        pack = RulePack(
             id=clean["id"],
             version=clean["version"],
             description=clean["description"],
             path=pack_dir,
             known_message_types=list(clean.get("known_message_types", [])),
+            classes=[_outcome_class(k, v) for k, v in clean.get("classes", {}).items()],
+            symptom_kinds=list(clean.get("symptom_kinds", [])),
+            ending_kinds=list(clean.get("ending_kinds", [])),
+            scope_fields=dict(clean.get("scope_fields", {})),
+            placements=[p for i, d in enumerate(clean.get("placement", []))
+                        if (p := _placement(d, f"/placement/{i}", log)) is not None],
+            ignore_ids=compile_table(clean.get("ignore_ids", {}), "/ignore_ids", log),
+            type_fixes=dict(clean.get("type_fixes", {})),
         )
+        if log.count:
+            return None
+        self.declared.update({c.id: c for c in pack.classes})
+        return pack
 
     def _load_folder(self, folder: Path, kind: str, pack_id: str) -> None:
         for path in self._entries(folder):
@@ -133,6 +172,8 @@ class _Loader:
         kind = doc.get("kind")
         kind = kind if isinstance(kind, str) and kind in SCHEMAS else folder_kind
         clean = validate(doc, SCHEMAS[kind], log)
+        if kind == "finding":
+            self.check_class_names(clean, log)
         self._check_identity(clean, path, folder_kind, log)
         if kind != folder_kind:
             return
@@ -188,6 +229,32 @@ def check_template_placeholders(doc: dict, log: IssueLog) -> None:
                 shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
                 log(f"/{key}", f"placeholder {{{shown[:60]}}} has a format spec or conversion; "
                     f"only {{name}} placeholders are allowed")
+
+
+def _outcome_class(class_id: str, doc: dict) -> OutcomeClass:
+    return OutcomeClass(
+        id=class_id,
+        label=doc.get("label", class_id),
+        role=doc.get("role", "cause"),
+        colour=doc.get("colour", "red"),
+        priority=doc.get("priority", 0),
+    )
+
+
+def _placement(doc: dict, key: str, log: IssueLog) -> Placement | None:
+    within = duration_seconds(doc.get("within", "1s"), f"{key}/within", log)
+    if within is None or "kinds" not in doc or "strategy" not in doc:
+        return None
+    if doc["strategy"] == "pair_next" and not doc.get("pair_kinds"):
+        log(f"{key}/pair_kinds", "a 'pair_next' placement needs the kinds it waits for")
+        return None
+    return Placement(
+        kinds=list(doc["kinds"]),
+        strategy=doc["strategy"],
+        pair_kinds=list(doc.get("pair_kinds", [])),
+        match=list(doc.get("match", [])),
+        within_seconds=within,
+    )
 
 
 def read_toml(path: Path, log: IssueLog) -> dict | None:

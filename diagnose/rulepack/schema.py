@@ -12,18 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..model import SEVERITY_RANK
-from ..report import CAUSE_CLASSES, OUTCOMES, SYMPTOM_CLASSES
 from .issues import toml_type
+from .model import CLASS_ROLES, PLACEMENTS, SCOPES
 
 Report = Callable[[str, str], None]  # (key path, message)
 
 STATUSES = ("experimental", "test", "stable", "deprecated")
 RULE_KINDS = ("event", "finding")
-CONDITION_TYPES = ("absence", "incomplete", "presence", "unexplained")
+CONDITION_TYPES = ("absence", "incomplete", "presence", "unexplained", "count")
 ROLES = ("cause", "symptom")
 FINDING_SEVERITIES = ("critical", "high", "medium", "low")
 RECORD_SEVERITIES = tuple(SEVERITY_RANK)
-FINDING_CLASSES = (*CAUSE_CLASSES, *SYMPTOM_CLASSES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +78,13 @@ WHEN = {
     "before_any": Spec("strings"),
     "unless": Spec("strings"),
     "requires": Spec("strings"),
+    "at_least": Spec("integer"),
+    "attrs": Spec("string-table"),
 }
 SCENARIO_EXPECT = {
-    "connection": _text(),
-    "class": Spec("string", required=True, choices=OUTCOMES, what="outcome class"),
+    "connection": _text(required=False),
+    "class": _text(),
+    "scope_key": _text(required=False),
 }
 SCENARIO = {
     "log": _text(),
@@ -92,8 +94,11 @@ SCENARIO = {
 FINDING_RULE = {
     "id": _text(),
     "kind": Spec("string", required=True, choices=RULE_KINDS, what="rule kind"),
-    "class": Spec("string", required=True, choices=FINDING_CLASSES, what="class"),
+    "class": _text(),
     "role": Spec("string", required=True, choices=ROLES, what="role"),
+    "scope": Spec("string", choices=SCOPES, what="scope"),
+    "absorbs_within": Spec("string"),
+    "evidence": Spec("strings"),
     "severity": Spec("string", required=True, choices=FINDING_SEVERITIES, what="severity"),
     "priority": Spec("integer"),
     "title": _text(),
@@ -107,15 +112,36 @@ FINDING_RULE = {
                      hint="every finding rule needs a [scenario] log with expected outcomes"),
 }
 
+CLASS = {
+    "label": _text(),
+    "role": Spec("string", required=True, choices=CLASS_ROLES, what="class role"),
+    "colour": Spec("string"),
+    "priority": Spec("integer"),
+}
+PLACEMENT = {
+    "kinds": Spec("strings", required=True, non_empty=True),
+    "strategy": Spec("string", required=True, choices=PLACEMENTS, what="placement strategy"),
+    "pair_kinds": Spec("strings"),
+    "match": Spec("strings"),
+    "within": Spec("string"),
+}
 PACK = {
     "id": _text(),
     "version": _text(),
     "description": _text(),
     "known_message_types": Spec("strings"),
+    "classes": Spec("named-tables", schema=CLASS),  # [classes.<id>] tables
+    "symptom_kinds": Spec("strings"),
+    "ending_kinds": Spec("strings"),
+    "scope_fields": Spec("string-table"),
+    "placement": Spec("tables", schema=PLACEMENT),
+    "ignore_ids": Spec("string-table"),
+    "type_fixes": Spec("string-table"),
 }
 
 _SCALARS = {"string": str, "boolean": bool}
-_TYPE_WORDS = {"strings": "array", "string-table": "table", "tables": "array"}
+_TYPE_WORDS = {"strings": "array", "string-table": "table", "tables": "array",
+               "named-tables": "table"}
 
 
 def validate(doc: dict, schema: dict[str, Spec], report: Report, prefix: str = "") -> dict:
@@ -166,6 +192,8 @@ def _check(value: object, spec: Spec, report: Report, path: str) -> tuple[bool, 
         return False, None
     if spec.type == "table":
         return True, validate(value, spec.schema or {}, report, path)
+    if spec.type == "named-tables":
+        return _check_named_tables(value, spec, report, path)
     if spec.type == "tables":
         return _check_tables(value, spec, report, path)
     return _check_strings(value, spec, report, path)
@@ -191,6 +219,17 @@ def _check_tables(value: list, spec: Spec, report: Report, path: str) -> tuple[b
             report(f"{path}/{i}", f"expected table, got {toml_type(item)}")
             continue
         items.append(validate(item, spec.schema or {}, report, f"{path}/{i}"))
+    return len(items) == len(value), items
+
+
+def _check_named_tables(value: dict, spec: Spec, report: Report, path: str) -> tuple[bool, dict]:
+    """`[classes.<id>]`: every value a table of `spec.schema`, keyed by a name."""
+    items = {}
+    for name, item in value.items():
+        if not isinstance(item, dict):
+            report(f"{path}/{name}", f"expected table, got {toml_type(item)}")
+            continue
+        items[name] = validate(item, spec.schema or {}, report, f"{path}/{name}")
     return len(items) == len(value), items
 
 

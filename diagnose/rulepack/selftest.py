@@ -147,7 +147,24 @@ def check_finding_rule(
     except Exception as exc:  # a crash is this rule's failed check, not the run's
         return [exists, _check(rule, "/scenario", False, f"analysis failed: {_one_line(exc)}")]
     outcomes = {row.connection: row.outcome for row in getattr(report, "outcomes", [])}
-    return [exists, *(_check_outcome(rule, i, outcomes) for i in range(len(rule.scenario_expect)))]
+    findings = [(f.cls, f.scope_key) for f in getattr(report, "findings", [])]
+    return [exists, *(
+        _check_outcome(rule, i, outcomes) if want.connection is not None
+        else _check_finding(rule, i, findings)
+        for i, want in enumerate(rule.scenario_expect)
+    )]
+
+
+def _check_finding(rule: FindingRule, i: int, findings: list[tuple[str, str]]) -> Check:
+    """A finding of the class (on the scope value, when named) is in the report."""
+    want = rule.scenario_expect[i]
+    key = f"/scenario/expect/{i}"
+    hit = any(cls == want.cls and want.scope_key in (None, scope_key) for cls, scope_key in findings)
+    where = f" on {want.scope_key}" if want.scope_key else ""
+    if hit:
+        return _check(rule, key, True, f"finding {want.cls}{where}")
+    seen = ", ".join(sorted({f"{c} on {k}" if k else c for c, k in findings})) or "none"
+    return _check(rule, key, False, f"expected a {want.cls} finding{where}; report has: {seen}")
 
 
 def _check_outcome(rule: FindingRule, i: int, outcomes: dict[str, str]) -> Check:

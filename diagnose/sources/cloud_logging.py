@@ -1,51 +1,53 @@
-"""Pull log entries live from Google Cloud Logging (`entries.list`), with our own retry and resume.
+"""Pull log entries live from Google Cloud Logging (`entries.list`), page token by page token.
 
-The `google-cloud-logging` client is imported lazily, inside functions: it costs ~0.3 s and
-~600 modules, which `diagnose --help` and file-only runs must not pay.
+The Google client libraries are imported lazily, inside functions: they cost ~0.3 s and
+hundreds of modules, which `diagnose --help` and file-only runs must not pay.
 
-Why not just iterate `client.list_entries()`: on the REST path it never retries (a 429 or 5xx
-ends the generator), it hides page tokens, and it converts entries into objects that drop
-fields (`split`, `errorGroups`) and reject a time stamp without `Z`. So pages are fetched with
-the client's own authenticated JSON connection and api_core's `HTTPIterator` (exactly what
-`list_entries` does inside), keeping each entry as the raw API dict. On a retryable failure we
-back off (exponential, with jitter) and resume by re-querying from the last time stamp seen,
-skipping the insertIds already delivered at that time stamp, so nothing is lost or repeated.
-The REST path is used in production too (`_use_grpc=False`), so what the tests exercise against
-the local fake server is the code path users run.
+Why not iterate `google.cloud.logging.Client.list_entries()`: it converts entries into objects
+that drop fields (`split`, `errorGroups`) and reject a time stamp without `Z`, and its transport
+follows redirects and bounds no request as a whole. So each page is one JSON POST made with
+google-auth's public `AuthorizedSession` (sources/httpfetch.py: no redirects, a total deadline),
+keeping every entry as the raw API dict. A failed page is asked for again with the SAME page
+token through `google.api_core.retry.Retry` (sources/retrying.py), so nothing is skipped or
+repeated. The pull ends on a repeated page token (a server loop) and at `max_entries`, and
+`--save` is written atomically (sources/savefile.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import random
 import re
-import time
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ..errors import PullError, UsageError
-from ..model import ParseStats, RawRecord, Unparsed
-from .logentry import entry_to_record
+from ..model import ParseStats, RawRecord
+from .httpfetch import BadResponse, Redirected, bounded_session, post_json
+from .pulled import DEFAULT_MAX_ENTRIES, LOGIN_HINT, saved_hint, to_record
+from .retrying import GaveUp, NoProgress, RetryPolicy, api_message, describe, failure_kind, short
+from .savefile import SaveFile
 
 ENDPOINT_ENV = "DIAGNOSE_LOGGING_ENDPOINT"
 DEFAULT_ENDPOINT = "https://logging.googleapis.com"
 MAX_PAGE_SIZE = 1000
-UNPARSED_CAP = 200  # keep at most this many Unparsed details (the total is always counted)
-BACKOFF_BASE_S = 1.0
-BACKOFF_CAP_S = 32.0
-LOGIN_HINT = "run `gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS)"
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x1f\x7f-\x9f]")
-_TS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$")
+READ_SCOPES = ("https://www.googleapis.com/auth/logging.read",)
 
 
-def make_client(project: str, endpoint: str | None = None):
-    """A `google.cloud.logging.Client` on the REST transport.
+@dataclass(slots=True)
+class Session:
+    """An authorized HTTP session for one project and API base URL."""
+
+    project: str
+    base_url: str
+    http: Any  # google.auth.transport.requests.AuthorizedSession
+
+
+def make_client(project: str, endpoint: str | None = None) -> Session:
+    """An authorized session for the Logging API.
 
     `endpoint` (or $DIAGNOSE_LOGGING_ENDPOINT) is the test seam: a URL such as
     http://127.0.0.1:8080, used with anonymous credentials. Without it, Application Default
@@ -53,28 +55,24 @@ def make_client(project: str, endpoint: str | None = None):
     """
     if not project or not project.strip():
         raise UsageError("a Google Cloud project id is required (--project)")
-    endpoint = resolve_endpoint(endpoint)
+    base_url = resolve_endpoint(endpoint)
+    import google.auth
     from google.auth import exceptions as auth_exceptions
-    from google.cloud import logging as gcl
 
-    if endpoint != DEFAULT_ENDPOINT:
+    if base_url != DEFAULT_ENDPOINT:
         from google.auth.credentials import AnonymousCredentials
 
-        return gcl.Client(
-            project=project,
-            credentials=AnonymousCredentials(),
-            _use_grpc=False,
-            client_options={"api_endpoint": endpoint},
-        )
+        return Session(project, base_url, bounded_session(AnonymousCredentials()))
     try:
         with warnings.catch_warnings():  # ADC from `gcloud auth` without a quota project: fine
             warnings.filterwarnings("ignore", message=".*end user credentials.*")
-            return gcl.Client(project=project, _use_grpc=False)
+            credentials, _ = google.auth.default(scopes=list(READ_SCOPES))
     except auth_exceptions.DefaultCredentialsError as exc:
         raise PullError(
             f"no Google Cloud credentials found to read logs of project {project}",
             hint=LOGIN_HINT,
         ) from exc
+    return Session(project, base_url, bounded_session(credentials))
 
 
 def resolve_endpoint(endpoint: str | None) -> str:
@@ -95,273 +93,176 @@ def pull_records(
     save_path: Path | None = None,
     endpoint: str | None = None,
     page_size: int = 1000,
+    max_entries: int = DEFAULT_MAX_ENTRIES,
     max_retries: int = 6,
     retry_budget_s: float = 120.0,
-    progress: Callable[[int, int], None] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
     request_timeout_s: float = 30.0,
-    on_retry: Callable[[str, float], None] | None = None,
+    request_deadline_s: float = 90.0,
+    backoff_initial_s: float = 1.0,
+    progress: Callable[[int, int], None] | None = None,
+    on_retry: Callable[[str], None] | None = None,
 ) -> Iterator[RawRecord]:
     """Yield one RawRecord per entry matching `filter_str`, oldest first.
 
     `since`/`until` must be the window the filter states (see logfilter.build_filter); a filter
     without any `timestamp` term gets that window added, never the client's silent 24 hours.
-    Retries (429, 5xx, connection errors, bad JSON, stalls longer than `request_timeout_s`) are
-    bounded per failure streak by `max_retries` and `retry_budget_s` (time spent, sleeps
-    included); a page received ends the streak. Then PullError (exit 5). `on_retry(reason,
-    delay_s)` is told before each backoff sleep. Each entry is written to `save_path` (JSON
-    lines, API shape) before it is yielded, flushed per page.
+    A page that fails transiently (429, 5xx, network, a bad body, a request past
+    `request_deadline_s`) is asked for again with the same page token, with exponential backoff
+    and jitter, at most `max_retries` times and `retry_budget_s` seconds per page; then
+    PullError (exit 5). `on_retry(reason)` is told before each retry. More than `max_entries`
+    entries, or a page token the server already gave, ends the pull with PullError too. Entries
+    go to `save_path` (JSON lines, API shape, flushed per page) before they are yielded.
     """
-    _check_args(page_size, max_retries, retry_budget_s, request_timeout_s)
+    _check_args(page_size, max_entries, max_retries, retry_budget_s, request_timeout_s,
+                request_deadline_s)
     filter_str = _with_window(filter_str, since, until)
-    base_url = resolve_endpoint(endpoint)
-    client = make_client(project, endpoint)
-    puller = _Puller(project, base_url, client, filter_str, page_size, request_timeout_s)
-    backoff = _Backoff(max_retries, retry_budget_s, sleep, on_retry)
-    source = f"cloud-logging:{project}"
-    with _save_file(save_path) as out:
-        while True:
-            try:
-                for page in puller.pages():
-                    backoff.reset()
-                    yield from _take_page(page, puller, source, stats, out)
-                    if progress is not None:
-                        progress(puller.entries, puller.pages_read)
-                break
-            except Exception as exc:  # classified below; anything unknown is re-raised as is
-                failure = _classify(exc, project, base_url)
-                if failure is None:
-                    raise
-                if isinstance(failure, PullError):
-                    raise _with_saved_hint(failure, save_path, puller.entries) from exc
-                backoff.wait(failure, puller, save_path)
-    if backoff.total:
-        stats.warnings.append(f"Cloud Logging pull: {backoff.total} request(s) retried ({backoff.summary()})")
+    session = make_client(project, endpoint)
+    pager = _Pager(session, filter_str, page_size, request_timeout_s, request_deadline_s)
+    policy = RetryPolicy(max_retries, retry_budget_s, backoff_initial_s, on_retry)
+    save = SaveFile(save_path)
+    with save:
+        try:
+            yield from _pull(pager, policy, stats, save, max_entries, progress)
+        except PullError as error:
+            raise saved_hint(error, save_path, save.count) from error.__cause__
+    if policy.total:
+        stats.warnings.append(f"Cloud Logging pull: {policy.total} request(s) retried ({policy.summary()})")
 
 
 @dataclass(slots=True)
-class _Puller:
-    """One logical pull: the query, the resume cursor and the counters."""
+class _Pager:
+    """The query and the page tokens asked for so far."""
 
-    project: str
-    base_url: str
-    client: Any
+    session: Session
     filter_str: str
     page_size: int
     timeout_s: float
-    entries: int = 0  # unique entries delivered
-    pages_read: int = 0
-    skipped: int = 0  # entries re-sent after a resume and dropped as already delivered
-    last_key: str | None = None  # canonical time stamp of the newest entry delivered
-    seen_at_last: set[str] = field(default_factory=set)
+    deadline_s: float
+    entries: int = 0
+    pages: int = 0
+    requested: set[str | None] = field(default_factory=set)
 
-    def query(self) -> str:
-        if self.last_key is None:
-            return self.filter_str
-        # AND binds loosest in the Logging query language, so appending is always safe.
-        return f'{self.filter_str} AND timestamp>="{self.last_key}"'
+    @property
+    def url(self) -> str:
+        return f"{self.session.base_url}/v2/entries:list?prettyPrint=false"
 
-    def pages(self) -> Iterator[list]:
-        """Raw entry lists, one per page, from a fresh query at the resume point."""
-        from google.api_core import page_iterator
-
-        iterator = page_iterator.HTTPIterator(
-            client=self.client,
-            api_request=self._request,
-            path="/entries:list",
-            item_to_value=lambda _iterator, item: item,
-            items_key="entries",
-            extra_params={
-                "resourceNames": [f"projects/{self.project}"],
-                "filter": self.query(),
-                "orderBy": "timestamp asc",
-                "pageSize": self.page_size,
-            },
+    def fetch(self, token: str | None) -> tuple[list, str | None]:
+        """One page: (entries, next token or None). Raises on anything unusable."""
+        body: dict[str, Any] = {
+            "resourceNames": [f"projects/{self.session.project}"],
+            "filter": self.filter_str,
+            "orderBy": "timestamp asc",
+            "pageSize": self.page_size,
+        }
+        if token is not None:
+            body["pageToken"] = token
+        payload = post_json(
+            self.session.http, self.url, body, timeout_s=self.timeout_s, deadline_s=self.deadline_s
         )
-        iterator._HTTP_METHOD = "POST"  # entries.list is a POST; list_entries does the same
-        for page in iterator.pages:
-            self.pages_read += 1
-            yield list(page)
-
-    def _request(self, **kwargs) -> dict:
-        response = self.client._connection.api_request(timeout=self.timeout_s, **kwargs)
-        if not isinstance(response, dict):
-            raise _BadResponse("the response was not a JSON object")
-        if not isinstance(response.get("entries", []), list):
-            raise _BadResponse("`entries` in the response was not a list")
-        token = response.get("nextPageToken")
-        if token is not None and not isinstance(token, str):
-            raise _BadResponse("`nextPageToken` in the response was not a string")
-        if token == "":
-            response.pop("nextPageToken")  # proto3 JSON: empty means no further page
-        return response
-
-    def is_new(self, entry: object) -> bool:
-        """False for an entry already delivered before a resume; advances the cursor."""
-        if not isinstance(entry, dict):
-            return True
-        key = _ts_key(entry.get("timestamp"))
-        if key is None:
-            return True
-        ident = _identity(entry)
-        if self.last_key is not None and key < self.last_key:
-            self.skipped += 1
-            return False
-        if key == self.last_key:
-            if ident in self.seen_at_last:
-                self.skipped += 1
-                return False
-            self.seen_at_last.add(ident)
-            return True
-        self.last_key, self.seen_at_last = key, {ident}
-        return True
+        entries = payload.get("entries", [])
+        if not isinstance(entries, list):
+            raise BadResponse("`entries` in the response was not a list")
+        following = payload.get("nextPageToken")
+        if following is not None and not isinstance(following, str):
+            raise BadResponse("`nextPageToken` in the response was not a string")
+        following = following or None  # proto3 JSON: empty means no further page
+        if not entries and following is not None and (following == token or following in self.requested):
+            raise NoProgress("an empty page pointing back at a page already asked for")
+        return entries, following
 
 
-def _take_page(
-    page: list, puller: _Puller, source: str, stats: ParseStats, out: IO[str] | None
+def _pull(
+    pager: _Pager,
+    policy: RetryPolicy,
+    stats: ParseStats,
+    save: SaveFile,
+    max_entries: int,
+    progress: Callable[[int, int], None] | None,
 ) -> Iterator[RawRecord]:
-    records: list[RawRecord] = []
-    for entry in page:
-        if not puller.is_new(entry):
-            continue
-        puller.entries += 1
-        if out is not None:
-            out.write(json.dumps(entry, separators=(",", ":")) + "\n")
-        record = _to_record(entry, source, stats)
-        if record is not None:
-            records.append(record)
-    if out is not None:
-        out.flush()  # a later failure keeps what was fetched (issue #6)
-    yield from records
+    source = f"cloud-logging:{pager.session.project}"
+    max_pages = _page_cap(max_entries, pager.page_size)
+    token: str | None = None
+    while True:
+        entries, following = _fetch_page(pager, policy, token)
+        pager.requested.add(token)
+        pager.pages += 1
+        pager.entries += len(entries)
+        for entry in entries:
+            save.write(entry)
+        save.flush()  # a later failure or a kill keeps every page received
+        records = [r for r in (to_record(e, source, stats) for e in entries) if r is not None]
+        if progress is not None:
+            progress(pager.entries, pager.pages)
+        yield from records
+        if following is None:
+            return
+        if following in pager.requested:
+            raise PullError(
+                f"the Logging API at {pager.session.base_url} sent page token {short(following, 60)!r} "
+                f"a second time; stopped after {pager.entries} entries rather than loop",
+                hint="try again later; the server is paging in a circle",
+            )
+        if pager.entries >= max_entries or pager.pages >= max_pages:
+            raise PullError(
+                f"stopped at the cap of {max_entries:,} entries ({pager.entries:,} entries in "
+                f"{pager.pages:,} pages fetched) before the end of the window",
+                hint="narrow --since/--until, add --filter terms, or raise --max-entries",
+            )
+        token = following
 
 
-def _to_record(entry: object, source: str, stats: ParseStats) -> RawRecord | None:
-    stats.records_read += 1
-    stats.by_source[source] = stats.by_source.get(source, 0) + 1
+def _page_cap(max_entries: int, page_size: int) -> int:
+    """Pages allowed: enough for max_entries at half-full pages, plus room for empty ones."""
+    return 2 * -(-max_entries // page_size) + 1000
+
+
+def _fetch_page(pager: _Pager, policy: RetryPolicy, token: str | None) -> tuple[list, str | None]:
+    from google.api_core import exceptions as api_exceptions
+    from google.auth import exceptions as auth_exceptions
+
+    base_url = pager.session.base_url
     try:
-        record, _naive = entry_to_record(entry, source=source, line=0)
-    except (ValueError, TypeError, AttributeError, KeyError) as exc:  # log data is untrusted
-        where = entry.get("insertId") if isinstance(entry, dict) else None
-        reason = f"insertId={where}: {exc}" if where else str(exc)
-        stats.unparsed_total += 1
-        if len(stats.unparsed) < UNPARSED_CAP:
-            stats.unparsed.append(Unparsed(source=source, line=0, reason=reason))
-        return None
-    return record
+        return policy.call(pager.fetch, token)
+    except GaveUp as exc:
+        raise _gave_up(exc, pager) from exc.last
+    except Redirected as exc:
+        raise PullError(
+            f"the Logging API at {base_url} answered {short(exc, 200)}; not followed, since the "
+            "request carries the project and the filter",
+            hint=f"check the endpoint ({ENDPOINT_ENV}) and any proxy in between",
+        ) from exc
+    except auth_exceptions.RefreshError as exc:
+        raise PullError(
+            f"the Google Cloud credentials could not be refreshed: {short(exc)}", hint=LOGIN_HINT
+        ) from exc
+    except api_exceptions.GoogleAPICallError as exc:
+        raise _http_error(exc, pager.session.project, base_url) from exc
 
 
-class _BadResponse(Exception):
-    """A 200 answer we cannot use (not JSON, wrong shape): retried like a 5xx."""
-
-
-@dataclass(slots=True)
-class _Retry:
-    """A failure worth retrying, in words for the final message."""
-
-    kind: str  # "429", "5xx", "network", "bad response"
-    detail: str
-
-
-class _Backoff:
-    """Exponential backoff with jitter, bounded per failure streak by count and time."""
-
-    def __init__(
-        self,
-        max_retries: int,
-        budget_s: float,
-        sleep: Callable[[float], None],
-        notify: Callable[[str, float], None] | None,
-    ):
-        self.max_retries, self.budget_s = max_retries, budget_s
-        self.sleep, self.notify = sleep, notify
-        self.total = 0
-        self.kinds: dict[str, int] = {}
-        self.reset()
-
-    def reset(self) -> None:
-        self.streak = 0
-        self.slept = 0.0  # delays asked for in this streak
-        self.sleep_wall = 0.0  # wall time the sleep calls took (0 with an injected fake sleep)
-        self.started = time.monotonic()
-
-    def spent(self) -> float:
-        """Time this streak has cost: requests (wall clock) plus the delays we asked for."""
-        return (time.monotonic() - self.started - self.sleep_wall) + self.slept
-
-    def wait(self, failure: _Retry, puller: _Puller, save_path: Path | None) -> None:
-        delay = self.delay(self.streak)
-        if self.streak >= self.max_retries or self.spent() + delay > self.budget_s:
-            raise _with_saved_hint(_gave_up(failure, self, puller), save_path, puller.entries)
-        self.streak += 1
-        self.total += 1
-        self.kinds[failure.kind] = self.kinds.get(failure.kind, 0) + 1
-        self.slept += delay
-        if self.notify is not None:
-            self.notify(failure.detail, delay)
-        before = time.monotonic()
-        self.sleep(delay)
-        self.sleep_wall += time.monotonic() - before
-
-    @staticmethod
-    def delay(attempt: int) -> float:
-        """Equal jitter: half the exponential step fixed, half random, so delays never shrink."""
-        step = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)
-        return step / 2 + random.uniform(0, step / 2)
-
-    def summary(self) -> str:
-        return ", ".join(f"{kind} ×{n}" for kind, n in sorted(self.kinds.items()))
-
-
-def _gave_up(failure: _Retry, backoff: _Backoff, puller: _Puller) -> PullError:
-    tries = f"after {backoff.streak} retr{'y' if backoff.streak == 1 else 'ies'}"
-    if failure.kind == "network":
+def _gave_up(exc: GaveUp, pager: _Pager) -> PullError:
+    kind, detail = failure_kind(exc.last), describe(exc.last)
+    base_url, project = pager.session.base_url, pager.session.project
+    if kind == "network":
         return PullError(
-            f"cannot reach the Logging API at {puller.base_url}: {failure.detail} ({tries})",
+            f"cannot reach the Logging API at {base_url}: {detail} ({exc.reason})",
             hint="check the network, proxy settings and the endpoint",
         )
-    if failure.kind == "429":
+    if kind == "429":
         return PullError(
-            f"Cloud Logging read quota exhausted for project {puller.project}: {failure.detail} ({tries})",
+            f"Cloud Logging read quota exhausted for project {project}: {detail} ({exc.reason})",
             hint="wait a minute, or narrow --since/--until so fewer pages are needed",
         )
     return PullError(
-        f"the Logging API at {puller.base_url} kept failing: {failure.detail} ({tries})",
+        f"the Logging API at {base_url} kept failing: {detail} ({exc.reason})",
         hint="try again later; https://status.cloud.google.com shows Google-side incidents",
     )
 
 
-def _classify(exc: Exception, project: str, base_url: str) -> _Retry | PullError | None:
-    """A retryable failure, a final PullError, or None for an exception we do not know."""
-    import requests
-    from google.api_core import exceptions as api_exceptions
-    from google.auth import exceptions as auth_exceptions
-
-    if isinstance(exc, _BadResponse):
-        return _Retry("bad response", str(exc))
-    if isinstance(exc, requests.exceptions.JSONDecodeError):
-        return _Retry("bad response", "the response was not valid JSON")
-    if isinstance(exc, requests.exceptions.Timeout):
-        return _Retry("network", "no answer within the request timeout")
-    if isinstance(exc, requests.exceptions.RequestException | auth_exceptions.TransportError):
-        return _Retry("network", _short(exc))
-    if isinstance(exc, auth_exceptions.RefreshError):
-        return PullError(
-            f"the Google Cloud credentials could not be refreshed: {_short(exc)}", hint=LOGIN_HINT
-        )
-    if isinstance(exc, api_exceptions.GoogleAPICallError):
-        return _classify_http(exc, project, base_url)
-    return None
-
-
-def _classify_http(exc, project: str, base_url: str) -> _Retry | PullError:
+def _http_error(exc, project: str, base_url: str) -> PullError:
+    """A 4xx/5xx answer that is not retried (or not any more) → what the user should do."""
     from google.api_core import exceptions as api_exceptions
 
-    message = _api_message(exc)
-    code = getattr(exc, "code", None)
-    if isinstance(exc, api_exceptions.TooManyRequests):
-        return _Retry("429", f"HTTP 429 {_quota_detail(exc) or message}")
-    if isinstance(exc, api_exceptions.ServerError):
-        return _Retry("5xx", f"HTTP {code} {message}")
+    message = api_message(exc)
     if isinstance(exc, api_exceptions.Unauthorized):
         return PullError(f"the Logging API refused the credentials: {message}", hint=LOGIN_HINT)
     if isinstance(exc, api_exceptions.Forbidden):
@@ -376,16 +277,7 @@ def _classify_http(exc, project: str, base_url: str) -> _Retry | PullError:
             f"the Logging API at {base_url} answered 404 for project {project}: {message}",
             hint="check the project id and the endpoint",
         )
-    return PullError(f"the Logging API at {base_url} answered HTTP {code}: {message}")
-
-
-def _api_message(exc) -> str:
-    """The server's own error text, without api_core's `POST <url>: ` prefix."""
-    try:
-        message = exc.response.json()["error"]["message"]
-    except Exception:  # no response, not JSON, other shape: fall back to the exception text
-        message = re.sub(r"^[A-Z]+ \S+: ", "", str(getattr(exc, "message", None) or exc))
-    return _short(message)
+    return PullError(f"the Logging API at {base_url} answered HTTP {exc.code}: {message}")
 
 
 def _forbidden(exc, project: str, message: str) -> PullError:
@@ -402,21 +294,6 @@ def _forbidden(exc, project: str, message: str) -> PullError:
     )
 
 
-def _quota_detail(exc) -> str:
-    reason = getattr(exc, "reason", None)
-    meta = getattr(exc, "metadata", None) or {}
-    limit, value = meta.get("quota_limit"), meta.get("quota_limit_value")
-    quota = f", {limit}={value}" if limit and value else ""
-    return f"rate limited ({reason}{quota})" if reason else ""
-
-
-def _with_saved_hint(error: PullError, save_path: Path | None, entries: int) -> PullError:
-    if save_path is not None and entries:
-        kept = f"the {entries} entries fetched before the failure are in {save_path}"
-        error.hint = f"{error.hint}; {kept}" if error.hint else kept
-    return error
-
-
 def _with_window(filter_str: str, since, until) -> str:
     from .logfilter import window_terms
 
@@ -426,44 +303,11 @@ def _with_window(filter_str: str, since, until) -> str:
     return " AND ".join(terms + ([f"({filter_str})"] if filter_str.strip() else []))
 
 
-def _check_args(page_size: int, max_retries: int, budget_s: float, timeout_s: float) -> None:
+def _check_args(page_size: int, max_entries: int, max_retries: int, budget_s: float,
+                timeout_s: float, deadline_s: float) -> None:
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise UsageError(f"page size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
-    if max_retries < 0 or budget_s < 0 or timeout_s <= 0:
-        raise UsageError("retry limits must not be negative and the request timeout must be > 0")
-
-
-def _ts_key(value: object) -> str | None:
-    """The API's RFC 3339 Z time stamp → a string that sorts in time order (9 fraction digits)."""
-    if not isinstance(value, str):
-        return None
-    m = _TS.match(value)
-    if m is None:
-        return None
-    return f"{m.group(1)}.{(m.group(2) or '').ljust(9, '0')}Z"
-
-
-def _identity(entry: dict) -> str:
-    ident = entry.get("insertId")
-    if isinstance(ident, str) and ident:
-        return ident
-    return json.dumps(entry, sort_keys=True, separators=(",", ":"))
-
-
-def _short(value: object, limit: int = 300) -> str:
-    """Server text for a one-line message: control characters (ANSI escapes too) removed."""
-    text = " ".join(_CONTROL.sub(" ", str(value)).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@contextmanager
-def _save_file(path: Path | None) -> Iterator[IO[str] | None]:
-    if path is None:
-        yield None
-        return
-    try:
-        handle = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    with handle:
-        yield handle
+    if max_entries < 1:
+        raise UsageError(f"--max-entries must be at least 1, not {max_entries}")
+    if max_retries < 0 or budget_s < 0 or timeout_s <= 0 or deadline_s <= 0:
+        raise UsageError("retry limits must not be negative and request time limits must be > 0")

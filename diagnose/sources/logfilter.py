@@ -2,8 +2,9 @@
 
 Only entries that could match a rule should cross the network: the pull is paged and
 rate-limited (about 60–120 read requests a minute per project), so the filter carries the rules'
-literal anchors as `:` (has / substring) terms. The window is always written out, because without
-a `timestamp` term the client silently narrows the query to the last 24 hours. The Logging query
+literal anchors as `:` (has / substring) terms, plus request-log entries with an HTTP error.
+The window is always written out, because without a `timestamp` term the client silently
+narrows the query to the last 24 hours. The Logging query
 language binds OR tighter than AND; every OR group is parenthesised anyway so the filter reads
 the same to a human. Output is deterministic (same inputs, same string) so tests and saved
 provenance can compare it exactly.
@@ -22,6 +23,10 @@ MAX_FILTER_CHARS = 20_000  # the Logging API's limit on a filter
 # Where a rule's text lives in a LogEntry (see sources/logentry.py: textPayload, or the JSON
 # payload's message; the netra backend writes one or the other).
 MESSAGE_FIELDS = ("textPayload", "jsonPayload.message")
+# Request-log entries carry no message text; the failed ones (a 503 while the service starts)
+# are evidence, so they are fetched too. sqlcompile.py keeps the same rows, so an API pull and
+# a BigQuery pull of one window read the same entries.
+HTTP_ERRORS = "httpRequest.status>=400"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _WORD = re.compile(r"\w{4,}")
 
@@ -173,7 +178,7 @@ def _join(head: list[str], anchors: list[str], tail: list[str]) -> str:
     terms = list(head)
     if anchors:
         ors = [f"{fld}:{quote(lit)}" for lit in anchors for fld in MESSAGE_FIELDS]
-        terms.append("(" + " OR ".join(ors) + ")")
+        terms.append("(" + " OR ".join([*ors, HTTP_ERRORS]) + ")")
     return " AND ".join(terms + tail)
 
 

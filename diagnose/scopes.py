@@ -1,0 +1,133 @@
+"""Finding rules over wider scopes than a connection: an instance, a revision, the service.
+
+Every event passes through here as well as through the correlator, id-less ones included (a
+`Container called exit(3).` names no client). For each rule whose scope is `instance`,
+`revision` or `service`, events are grouped by that id (from the record's fields, as the pack's
+`scope_fields` declare) and the rule's condition is judged per group in one streaming pass:
+`count` (at least N triggers within T) or `presence`. Memory per group is bounded: a window of
+N times, a few evidence events and a capped list of trigger places.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .classify import CONNECTION_SCOPES, render_template, trigger_matches
+from .model import Event
+from .rulepack.model import FindingRule, RuleSet
+
+MAX_TRIGGERS_KEPT = 5_000  # per group: the places surface findings recount after attribution
+MAX_SYMPTOMS_KEPT = 50_000  # symptom events kept for attribution to wider causes
+EVIDENCE_PER_KIND = 1
+
+
+@dataclass(slots=True)
+class ScopeHit:
+    """One wider-scope rule that fired on one scope value."""
+
+    rule: FindingRule
+    scope_key: str
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    fired_at: datetime  # when the condition first held (the N-th trigger within the window)
+    triggers: list[Event]  # capped; the first ones
+    related: list[Event] = field(default_factory=list)  # evidence kinds seen in the group
+    surface: bool = False  # every trigger is a symptom kind: it yields to a deeper cause
+
+
+@dataclass(slots=True)
+class _Group:
+    times: deque
+    count: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    fired_at: datetime | None = None
+    triggers: list[Event] = field(default_factory=list)
+
+
+class ScopeEvaluator:
+    """Feed every event in time order; `finish` returns the hits and the symptom events."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.rules = [
+            r for r in ruleset.finding_rules
+            if r.scope not in CONNECTION_SCOPES and r.when.type in ("count", "presence")
+        ]
+        self.symptom_kinds = ruleset.symptom_kinds
+        self.groups: dict[tuple[str, str, str], _Group] = {}
+        # evidence kinds: the first event of each kind per scope value, shown with a hit
+        self.evidence_kinds = {k for r in self.rules for k in r.evidence_kinds}
+        self.evidence: dict[tuple[str, str], dict[str, Event]] = {}
+        self.symptoms: list[Event] = []
+        self.symptoms_dropped = 0
+        self._trigger_kinds = {k for r in self.rules for k in r.when.trigger}
+
+    def watch(self, events: Iterable[Event]) -> Iterator[Event]:
+        """Pass events through unchanged, looking at each one on the way."""
+        for event in events:
+            self.feed(event)
+            yield event
+
+    def feed(self, event: Event) -> None:
+        if event.kind in self.symptom_kinds:
+            if len(self.symptoms) < MAX_SYMPTOMS_KEPT:
+                self.symptoms.append(event)
+            else:
+                self.symptoms_dropped += 1
+        if event.kind in self.evidence_kinds:
+            for scope in ("instance", "revision", "service"):
+                seen = self.evidence.setdefault((scope, event.ids.get(scope, "")), {})
+                if event.kind not in seen:
+                    seen[event.kind] = event
+        if event.kind not in self._trigger_kinds:
+            return
+        for rule in self.rules:
+            if trigger_matches(rule, event):
+                self._count(rule, event)
+
+    def _count(self, rule: FindingRule, event: Event) -> None:
+        # grouped by the scope value, and by the rule's key when it has one (per dependency…)
+        sub = render_template(rule.key, {**event.ids, **event.attrs}) if rule.key else ""
+        key = (rule.id, event.ids.get(rule.scope, ""), sub)
+        group = self.groups.get(key)
+        need = rule.when.at_least if rule.when.type == "count" else 1
+        if group is None:
+            group = self.groups[key] = _Group(times=deque(maxlen=need))
+        group.count += 1
+        group.first = group.first or event.ts
+        group.last = event.ts
+        if len(group.triggers) < MAX_TRIGGERS_KEPT:
+            group.triggers.append(event)
+        group.times.append(event.ts)
+        if group.fired_at is None and len(group.times) == need and (
+            group.times[-1] - group.times[0] <= timedelta(seconds=rule.when.window_seconds)
+        ):
+            group.fired_at = event.ts
+
+    def finish(self) -> list[ScopeHit]:
+        by_id = {r.id: r for r in self.rules}
+        hits = []
+        for (rule_id, scope_key, _), group in sorted(self.groups.items()):
+            if group.fired_at is None:
+                continue
+            rule = by_id[rule_id]
+            related = [
+                e for kind, e in sorted(self.evidence.get((rule.scope, scope_key), {}).items())
+                if kind in rule.evidence_kinds
+            ]
+            hits.append(ScopeHit(
+                rule=rule,
+                scope_key=scope_key,
+                count=group.count,
+                first_seen=group.first,
+                last_seen=group.last,
+                fired_at=group.fired_at,
+                triggers=group.triggers,
+                related=related,
+                surface=set(rule.when.trigger) <= self.symptom_kinds,
+            ))
+        return hits

@@ -1,0 +1,215 @@
+"""One bounded JSON POST to a Google REST API: no redirects, a total deadline, a size cap.
+
+`requests`' own timeout bounds each wait for bytes, not the whole answer: a server that sends
+one byte every few seconds (slow loris) would hold a pull forever. So each request gets a
+deadline for the whole exchange: a timer shuts the connection's socket when it passes (which
+wakes a read blocked in the status line or the headers), and the body is read in small pieces
+that check the deadline too. The session must carry `DeadlineAdapter` (see
+`bounded_session`) for the timer to find the socket. Redirects are never followed: the
+request carries the project and the filter, and a 3xx pointing elsewhere (another host, or
+plain http) would hand them to whoever answers there. Error answers become the matching
+`google.api_core.exceptions` class (429 → TooManyRequests, 503 → ServiceUnavailable, …), built
+with api_core's public helper, so retry predicates and messages work on standard types.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from typing import Any
+
+MAX_BODY_BYTES = 256 << 20  # one page of 1,000 entries is a few MB; anything near this is wrong
+_READ_PIECE = 64 << 10
+
+
+class BadResponse(Exception):
+    """A 2xx answer we cannot use (not JSON, wrong shape, cut short): worth a retry."""
+
+
+class Redirected(Exception):
+    """The server answered 3xx; the request is not repeated anywhere else."""
+
+    def __init__(self, status: int, location: str | None):
+        super().__init__(f"HTTP {status} redirect to {location or '(no Location)'}")
+        self.status, self.location = status, location
+
+
+class DeadlineExceeded(Exception):
+    """The whole request (connect, headers, body) took longer than its deadline."""
+
+
+def post_json(session: Any, url: str, body: dict, *, timeout_s: float, deadline_s: float) -> dict:
+    """POST `body` as JSON, return the decoded JSON object of a 2xx answer.
+
+    `timeout_s` bounds each wait for bytes (connect, then every read); `deadline_s` bounds the
+    whole request. Raises Redirected, DeadlineExceeded, BadResponse, requests' network errors,
+    or a google.api_core.exceptions.GoogleAPICallError for a 4xx/5xx answer.
+    """
+    started = time.monotonic()
+    wait = min(timeout_s, deadline_s)
+    with _Deadline(deadline_s) as deadline:
+        try:
+            response = session.request(
+                "POST", url, json=body, timeout=(wait, wait), allow_redirects=False, stream=True
+            )
+        except Exception as exc:
+            deadline.check(exc)
+            raise
+        try:
+            if 300 <= response.status_code < 400:
+                raise Redirected(response.status_code, response.headers.get("Location"))
+            raw = _read_body(response, started + deadline_s)
+        except (BadResponse, Redirected):
+            raise
+        except Exception as exc:
+            deadline.check(exc)
+            raise
+        finally:
+            response.close()
+        deadline.check(None)
+    try:
+        payload = json.loads(raw) if raw else None
+    except ValueError:
+        payload = None
+    if response.status_code >= 400:
+        from google.api_core import exceptions
+
+        if not isinstance(payload, dict) or not isinstance(payload.get("error"), dict):
+            text = raw[:300].decode("utf-8", "replace") or "no error details"
+            payload = {"error": {"message": text}}
+        raise exceptions.format_http_response_error(response, "POST", url, payload)
+    if not isinstance(payload, dict):
+        raise BadResponse("the response was not a JSON object")
+    return payload
+
+
+def _read_body(response: Any, deadline: float) -> bytes:
+    raw = response.raw
+    read = getattr(raw, "read1", None) or raw.read  # urllib3 ≥ 2 has read1: at most one recv
+    pieces: list[bytes] = []
+    size = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise DeadlineExceeded("the answer did not arrive within the request deadline")
+        try:
+            piece = read(_READ_PIECE, decode_content=True)
+        except Exception as exc:  # urllib3 ProtocolError / ReadTimeoutError: a cut or stalled body
+            raise _network_error(exc) from exc
+        if not piece:
+            return b"".join(pieces)
+        size += len(piece)
+        if size > MAX_BODY_BYTES:
+            raise BadResponse(f"the response was larger than {MAX_BODY_BYTES >> 20} MiB")
+        pieces.append(piece)
+
+
+class _Deadline:
+    """A timer that shuts the socket of this thread's request in flight when the time is up."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.connection: Any = None
+        self.expired = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        _in_flight.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+        with self._lock:
+            _in_flight.deadline = None
+            self.connection = None
+
+    def check(self, exc: BaseException | None) -> None:
+        """After a failure (or at the end): a shut socket means the deadline, not the network."""
+        if self.expired:
+            raise DeadlineExceeded("the answer did not arrive within the request deadline") from exc
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sock = getattr(self.connection, "sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked recv in the other thread
+                except OSError:
+                    pass
+
+
+_in_flight = threading.local()
+
+
+def _register(connection: Any) -> None:
+    deadline = getattr(_in_flight, "deadline", None)
+    if deadline is not None:
+        with deadline._lock:
+            deadline.connection = connection
+            expired = deadline.expired
+        if expired:
+            raise DeadlineExceeded("the answer did not arrive within the request deadline")
+
+
+def bounded_session(credentials: Any) -> Any:
+    """An AuthorizedSession whose requests post_json can cut at their deadline."""
+    from google.auth.transport.requests import AuthorizedSession
+
+    session = AuthorizedSession(credentials)
+    adapter = _deadline_adapter()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _deadline_adapter() -> Any:
+    """requests' HTTPAdapter whose connections tell the current _Deadline who they are."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class Conn(HTTPConnection):
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            _register(self)
+            return super().request(*args, **kwargs)
+
+    class TLSConn(HTTPSConnection):
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            _register(self)
+            return super().request(*args, **kwargs)
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = Conn
+
+    class TLSPool(HTTPSConnectionPool):
+        ConnectionCls = TLSConn
+
+    pools = {"http": Pool, "https": TLSPool}
+
+    class DeadlineAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = dict(pools)
+
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            manager.pool_classes_by_scheme = dict(pools)
+            return manager
+
+    return DeadlineAdapter()
+
+
+def _network_error(exc: Exception) -> Exception:
+    import requests
+    from urllib3 import exceptions as u3
+
+    if isinstance(exc, u3.ReadTimeoutError):
+        return requests.exceptions.ReadTimeout(str(exc))
+    if isinstance(exc, u3.HTTPError):
+        return requests.exceptions.ConnectionError(f"the connection broke mid-answer: {exc}")
+    return exc
