@@ -433,3 +433,13 @@ def test_e2e_example_client_log_has_time_stamps_and_is_analysed(tmp_path):
     [finding] = doc["findings"]
     assert finding["class"] == "client_timeout_unexplained"
     assert finding["connections"] == ["e2e-staging-49066fc8"] and finding["first_seen"]
+
+
+@pytest.mark.parametrize("fmt", ["terminal", "markdown", "html"])
+def test_unexplained_errors_in_every_format(run_cli, tmp_path, fmt):
+    log = tmp_path / "with-error.log"
+    log.write_text(SCENARIO.read_text(encoding="utf-8")
+                   + "2025-09-08 23:49:30.100 | ERROR | app.db:pool:12 | Database pool exhausted "
+                   "after 30 retries\n", encoding="utf-8")
+    out = run_cli("analyze", log, "-f", fmt).out
+    assert "Unexplained errors" in out and "Database pool exhausted" in out

@@ -20,6 +20,7 @@ from .sections import (
     contrast_table,
     patterns_table,
     surface_vs_real_table,
+    unexplained_table,
     unknown_types_table,
 )
 
@@ -72,7 +73,8 @@ def render_html(
         body.append(_baseline(baseline))
     body += [_findings(report, baseline), *_extra_sections(report, [surface_vs_real_table(report),
              unknown_types_table(report)]), _outcomes(report),
-             *_extra_sections(report, [contrast_table(report), patterns_table(report)]), _parse(report)]
+             *_extra_sections(report, [unexplained_table(report), contrast_table(report),
+                                       patterns_table(report)]), _parse(report)]
     return _page(report.verdict(), "\n".join(body))
 
 

@@ -19,6 +19,7 @@ from .sections import (
     contrast_table,
     patterns_table,
     surface_vs_real_table,
+    unexplained_table,
     unknown_types_table,
 )
 
@@ -82,7 +83,8 @@ def _segments(report: Report, baseline: BaselineDiff | None) -> list[str | _Grou
     if report.findings:
         out += ["## Findings in detail\n\n", g["details"]]
     out += [_outcomes_head(report), g["outcome_rows"], "\n",
-            *_extra_sections([contrast_table(report), patterns_table(report)]),
+            *_extra_sections([unexplained_table(report), contrast_table(report),
+                              patterns_table(report)]),
             _parse_head(report),
             g["unparsed_rows"], "\n" if report.stats.unparsed else "", _provenance(report)]
     return out

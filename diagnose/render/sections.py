@@ -90,6 +90,24 @@ def unknown_types_table(report: Report) -> SectionTable:
                         frozenset({1}))
 
 
+def unexplained_table(report: Report) -> SectionTable | None:
+    """ERROR/CRITICAL templates no rule explains (the terminal's table, for Markdown and HTML)."""
+    errors = report.sections.get("unexplained_errors")
+    top = errors.top(MAX_ROWS) if errors is not None else []
+    if not top:
+        return None
+    rows = []
+    for t in top:
+        seen = (f"{t.first_seen:%H:%M:%S}–{t.last_seen:%H:%M:%S}" if t.first_seen and t.last_seen
+                else "no time stamp")
+        example = t.template if t.example == t.template else f"{t.template} (e.g. {t.example})"
+        rows.append([str(t.count), seen, example, t.provenance])
+    return SectionTable("Unexplained errors",
+                        f"{errors.total} ERROR/CRITICAL record(s) no rule explains.",
+                        ["Count", "Seen (UTC)", "Template (first example)", "First at"], rows,
+                        frozenset({0}))
+
+
 def contrast_table(report: Report) -> SectionTable | None:
     section = report.sections.get("contrast")
     if section is None:
