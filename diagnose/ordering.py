@@ -14,6 +14,7 @@ never closed) is removed by an atexit hook. A full disk is one clear error, not 
 from __future__ import annotations
 
 import atexit
+import glob
 import heapq
 import os
 import pickle
@@ -57,7 +58,7 @@ def _spill(run: list[Event], spilled: list[str]) -> None:
     """Sort `run` and write it to a new temporary file, whose path is in `spilled` from birth."""
     run.sort(key=Event.sort_key)
     try:
-        fd, path = tempfile.mkstemp(prefix="diagnose-events-", suffix=".pickle")
+        fd, path = tempfile.mkstemp(prefix=_prefix(), suffix=".pickle")
     except OSError as exc:
         raise _spill_error(exc) from None
     spilled.append(path)
@@ -96,7 +97,15 @@ def _remove(path: str) -> None:
         pass
 
 
+def _prefix() -> str:
+    """Spill names carry the pid, so the exit hook can find even a file whose path a signal kept
+    from being registered (between mkstemp returning and the append)."""
+    return f"diagnose-events-{os.getpid()}-"
+
+
 @atexit.register
 def _remove_leftovers() -> None:
     for path in list(_LIVE):
+        _remove(path)
+    for path in glob.glob(os.path.join(glob.escape(tempfile.gettempdir()), _prefix() + "*.pickle")):
         _remove(path)
