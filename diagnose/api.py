@@ -6,13 +6,15 @@ code. Failures the user can act on are raised as DiagnoseError subclasses.
 
 from __future__ import annotations
 
+import glob
+import os
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import InputError, UsageError
 from .exit_codes import ExitCode
 from .pipeline import AnalyzeOptions, analyze
 from .render import ReportFormat, emit_report
@@ -21,7 +23,8 @@ from .report import OUTCOMES
 from .rulepack import load_rule_packs
 from .rulepack.model import RuleSet
 from .sources import expand_inputs
-from .timeutil import TimestampError, parse_duration, parse_timestamp, resolve_tz
+from .sources.inputs import NOT_LOGS
+from .timeutil import TimestampError, parse_window_bound, resolve_tz
 
 
 @dataclass(slots=True)
@@ -38,6 +41,7 @@ class ReportRequest:
     quiet_exit: bool = False  # the scheduled report exits 0 whenever the page was written
     also: list[str] = field(default_factory=list)  # extra outputs, "FORMAT=PATH"
     history: list[Path] = field(default_factory=list)  # earlier JSON reports, for the trend
+    say_written: bool = False  # `report`: one stderr line naming the file written
 
     def extra_outputs(self) -> list[tuple[ReportFormat, Path]]:
         """`--also json=r.json --also junit=r.xml`: more formats from the same single run."""
@@ -56,6 +60,9 @@ class ReportRequest:
         if not self.fail_on:
             return None
         classes = {c.strip() for c in self.fail_on.split(",") if c.strip()}
+        if "healthy" in classes:
+            raise UsageError("--fail-on: healthy is not a failure class (choose from "
+                             f"{', '.join(c for c in OUTCOMES if c != 'healthy')})")
         unknown = classes - set(OUTCOMES)
         if unknown:
             raise UsageError(
@@ -66,18 +73,33 @@ class ReportRequest:
 
     def check(self) -> None:
         """Catch option mistakes before reading gigabytes of logs."""
+        if self.output is not None and str(self.output) == "-":
+            self.output = None  # `-o -`: the report goes to stdout
         self.fail_on_classes()
-        self.extra_outputs()
+        for option, path in [("--output", self.output),
+                             *(("--also", p) for _f, p in self.extra_outputs())]:
+            _check_writable(option, path)
         if self.step_summary:
             import os
 
             if not os.environ.get("GITHUB_STEP_SUMMARY"):
                 raise UsageError("--step-summary needs $GITHUB_STEP_SUMMARY (set by GitHub Actions)")
-        if self.output is not None and self.output.is_dir():
-            raise UsageError(f"--output {self.output} is a directory")
         for path in [*self.baseline, *self.history]:
             if not path.exists():
                 raise UsageError(f"no such file: {path}")
+
+
+def _check_writable(option: str, path: Path | None) -> None:
+    """The report's directory must exist now: finding out after an hour of analysis is too late."""
+    if path is None or (path.exists() and not path.is_file() and not path.is_dir()):
+        return  # /dev/null or a FIFO: written through as it is
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a directory")
+    parent = path.parent
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path}: no such directory {parent}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: directory {parent} is not writable")
 
 
 def load_rules(extra: list[Path], builtin: bool = True) -> RuleSet:
@@ -113,19 +135,75 @@ def run_analyze(
     return _finish(report, ruleset, request, time.perf_counter() - started)
 
 
+def refuse_json_reports(specs: list[str]) -> None:
+    """A diagnose JSON report named as a log input is a mistake (often an unquoted `--history` glob
+    whose extra files became inputs): say so instead of reading it as a log."""
+    for spec in specs:
+        path = Path(spec)
+        if spec != "-" and path.is_file() and _looks_like_report(path):
+            raise UsageError(
+                f"{spec} is a diagnose JSON report, not a log: pass earlier reports with --history "
+                "(a directory or a quoted glob such as --history 'week/*.json') or --baseline"
+            )
+
+
+def expand_history(values: list[str]) -> list[Path]:
+    """`--history` values: files, directories (their *.json) and glob patterns, in that order."""
+    paths: list[Path] = []
+    for value in values:
+        path = Path(value)
+        if path.is_dir():
+            found = sorted(path.glob("*.json"))
+            if not found:
+                raise UsageError(f"--history {value}: no .json reports in this directory")
+            paths.extend(found)
+        elif glob.has_magic(value) and not path.exists():
+            found = sorted(Path(p) for p in glob.glob(value))
+            if not found:
+                raise UsageError(f"--history {value}: the pattern matches no files")
+            paths.extend(found)
+        else:
+            paths.append(path)
+    return paths
+
+
 def _inputs(specs: list[str]) -> list[str]:
     """Expand the specs; say on stderr which directory files were passed over as not logs."""
+    refuse_json_reports(specs)
     passed_over: list[str] = []
-    paths = expand_inputs(specs, passed_over)
+    try:
+        paths = expand_inputs(specs, passed_over)
+    except InputError:
+        _note_passed_over(passed_over)  # "no files in directory" alone would hide why
+        raise
+    explicit = {str(Path(s)) for s in specs}
+    reports = [p for p in paths if str(Path(p)) not in explicit and p != "-"
+               and _looks_like_report(Path(p))]
+    if reports:  # a report written into the log directory by an earlier run is not a log
+        passed_over.extend(reports)
+        paths = [p for p in paths if p not in reports]
+        if not paths:
+            _note_passed_over(passed_over)
+            raise InputError(f"no log files in {', '.join(specs)}: only earlier JSON reports")
+    _note_passed_over(passed_over)
+    return paths
+
+
+def _note_passed_over(passed_over: list[str]) -> None:
     if passed_over:
         shown = ", ".join(passed_over[:5]) + (" …" if len(passed_over) > 5 else "")
         print(f"diagnose: note: passed over {len(passed_over)} file(s) that are not logs: "
               f"{clean(shown)}", file=sys.stderr)
-    return paths
 
 
 def _finish(report, ruleset, request: ReportRequest, elapsed: float) -> ExitCode:
-    """Add the optional sections, write the report, and decide the exit code."""
+    """Add the optional sections, write the report, and decide the exit code.
+
+    With nothing usable there is no report to write: one line says why (exit 3), and a previous
+    report at `-o` stays as it was.
+    """
+    if report.exit_code() == ExitCode.NO_INPUT:
+        raise InputError(_no_usable_input(report))
     baseline = _baseline(report, ruleset, request)
     _add_contrast(report)
     report.provenance.elapsed_seconds = elapsed
@@ -135,12 +213,28 @@ def _finish(report, ruleset, request: ReportRequest, elapsed: float) -> ExitCode
         also=request.extra_outputs(), history=_history(request.history),
     )
     code = report.exit_code(request.fail_on_classes())
-    if code == ExitCode.NO_INPUT:
-        print("diagnose: error: no usable input: nothing in the given logs could be read "
-              f"({report.stats.unparsed_total} unparsed)", file=sys.stderr)
+    if request.say_written:
+        written = ([(request.fmt, request.output)] if request.output is not None else [])
+        written += request.extra_outputs()
+        if written:
+            print("diagnose: wrote " + ", ".join(f"{fmt.value} report to {clean(path)}"
+                                                 for fmt, path in written), file=sys.stderr)
     if request.quiet_exit and code == ExitCode.FINDINGS:
         return ExitCode.OK
     return code
+
+
+def _no_usable_input(report) -> str:
+    """The one line for a run with nothing to analyse (empty, binary, or no line understood)."""
+    stats = report.stats
+    if stats.records_read == 0:
+        return "no usable input: the given logs hold no records (empty, or nothing but blank lines)"
+    first = ""
+    if stats.unparsed:
+        u = stats.unparsed[0]
+        first = f"; first: {clean(u.provenance)}: {clean(u.reason)}"
+    return (f"no usable input: none of the {stats.records_read:,} records read could be parsed "
+            f"({stats.unparsed_total:,} unparsed{first})")
 
 
 def _baseline(report, ruleset, request: ReportRequest):
@@ -155,11 +249,23 @@ def _baseline(report, ruleset, request: ReportRequest):
     exports = [str(p) for p, is_report in kinds.items() if not is_report]
     if reports and exports or len(reports) > 1:
         raise UsageError("--baseline takes one JSON report, or one or more log exports")
+    for export in exports:
+        suffix = Path(export).suffix.lower()
+        if suffix in NOT_LOGS:
+            raise UsageError(
+                f"--baseline {export}: a {suffix} file is neither a diagnose JSON report nor a log "
+                "export", hint="pass a report written by `diagnose … --format json`, or known-good logs")
     if reports:
         previous = load_baseline(reports[0])
     else:
         options = AnalyzeOptions(command="baseline: " + " ".join(exports))
-        previous = report_to_dict(analyze(expand_inputs(exports), ruleset, options))
+        known_good = analyze(expand_inputs(exports), ruleset, options)
+        if known_good.exit_code() == ExitCode.NO_INPUT:
+            raise UsageError(
+                f"--baseline {' '.join(exports)}: neither a diagnose JSON report nor a log export "
+                "with any readable records",
+                hint="pass a report written by `diagnose … --format json`, or known-good logs")
+        previous = report_to_dict(known_good)
     diff = diff_against(report, previous)
     report.sections["baseline"] = diff
     return diff
@@ -181,6 +287,14 @@ def _is_json_report(path: Path) -> bool:
     except OSError as exc:
         raise UsageError(f"--baseline: cannot read {path}: {exc.strerror}") from exc
     return head.lstrip().startswith(b"{") and b'"schema_version"' in head
+
+
+def _looks_like_report(path: Path) -> bool:
+    """A diagnose JSON report (unreadable files are left to the readers to report)."""
+    try:
+        return _is_json_report(path)
+    except UsageError:
+        return False
 
 
 def _add_contrast(report) -> None:
@@ -217,20 +331,21 @@ class PullRequest:
     bigquery_endpoint: str | None = None
 
     def window(self) -> tuple[datetime, datetime]:
-        until = _when(self.until, "--until") if self.until else datetime.now(UTC)
-        try:
-            since = until - parse_duration(self.since)
-        except TimestampError:
-            since = _when(self.since, "--since")
+        until = _bound(self.until, "--until") if self.until else datetime.now(UTC)
+        if isinstance(until, timedelta):
+            raise UsageError(f"--until {self.until}: give a time stamp such as 2025-09-08T23:00:00Z")
+        since = _bound(self.since, "--since")
+        if isinstance(since, timedelta):
+            since = until - since
         if since >= until:
             raise UsageError("--since must be before --until")
         return since, until
 
 
-def _when(text: str, option: str) -> datetime:
+def _bound(text: str, option: str) -> datetime | timedelta:
     try:
-        return parse_timestamp(text)[0]
-    except TimestampError as exc:
+        return parse_window_bound(text)
+    except (TimestampError, OverflowError) as exc:
         raise UsageError(f"{option}: {exc}") from exc
 
 

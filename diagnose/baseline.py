@@ -8,6 +8,7 @@ rates are compared per 100 connections so a busier day does not look like a regr
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,6 +94,9 @@ def load_baseline(path: Path) -> dict:
         raise UsageError(f"cannot read baseline {path}: {exc}") from None
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise UsageError(f"baseline {path} nests JSON too deeply to be a diagnose report",
+                         hint="pass a report written by `diagnose … --format json`") from None
     except json.JSONDecodeError as exc:
         raise UsageError(
             f"baseline {path} is not JSON (line {exc.lineno}: {exc.msg})",
@@ -116,8 +120,13 @@ def _check_report(doc: object, path: Path) -> None:
         if not isinstance(doc.get(key, []), kind):
             raise UsageError(f"baseline {path}: '{key}' is not a {kind.__name__}", hint=hint)
     for item in doc.get("findings", []):
-        if not isinstance(item, dict) or "fingerprint" not in item:
+        if not isinstance(item, dict) or not isinstance(item.get("fingerprint"), str):
             raise UsageError(f"baseline {path}: a finding has no fingerprint", hint=hint)
+        if not isinstance(item.get("connections", []), list):
+            raise UsageError(f"baseline {path}: a finding's 'connections' is not a list", hint=hint)
+    for key in ("provenance", "outcome_counts", "event_counts"):
+        if not isinstance(doc.get(key) or {}, dict):
+            raise UsageError(f"baseline {path}: '{key}' is not an object", hint=hint)
 
 
 def diff_against(report: Report, previous: dict) -> BaselineDiff:
@@ -178,7 +187,8 @@ def _counts(doc: dict, key: str) -> dict[str, int]:
     raw = doc.get(key) or {}
     if not isinstance(raw, dict):
         return {}
-    return {str(k): int(v) for k, v in raw.items() if isinstance(v, int | float)}
+    return {str(k): int(v) for k, v in raw.items()
+            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)}
 
 
 def _connection_total(doc: dict) -> int:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import sys
+import threading
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -28,13 +31,20 @@ from .render.escape import clean
 app = typer.Typer(
     name="diagnose",
     help="Explain why WebSocket agent runs failed: root causes, not surface timeouts.",
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 rules_app = typer.Typer(help="List and self-test rule packs.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+
+class PageFormat(StrEnum):
+    """The formats `report` writes (a page a person opens), a subset of ReportFormat."""
+
+    html = "html"
+    markdown = "markdown"
+
 
 Paths = Annotated[list[str], typer.Argument(help="Log files, directories, globs, .gz, or - for stdin.")]
 FormatOpt = Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")]
@@ -195,29 +205,28 @@ def report(
         str | None, typer.Option(help="With --project/--bigquery: end time stamp.")
     ] = None,
     bigquery: BigQueryOpt = None,
-    fmt: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="html or markdown.")
-    ] = ReportFormat.html,
+    fmt: Annotated[PageFormat, typer.Option("--format", "-f", help="Page format.")] = PageFormat.html,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the page.")
     ] = Path("diagnose-report.html"),
     baseline: BaselineOpt = None,
     also: AlsoOpt = None,
     history: Annotated[
-        list[Path] | None,
-        typer.Option("--history", help="Earlier JSON reports, for the trend chart (repeatable)."),
+        list[str] | None,
+        typer.Option("--history", help="Earlier JSON reports for the trend chart: files, a directory "
+                     "or a quoted glob ('week/*.json'); repeatable."),
     ] = None,
     rules: RulesOpt = None,
     no_builtin_rules: NoBuiltinOpt = False,
     tz: TzOpt = "UTC",
 ) -> None:
     """Write the scheduled health report (self-contained HTML, or Markdown)."""
-    if fmt not in (ReportFormat.html, ReportFormat.markdown):
-        raise UsageError("report --format takes html or markdown")
+    api.refuse_json_reports(paths or [])
     if sum(map(bool, (paths, project, bigquery))) != 1:
         raise UsageError("give log files, --project or --bigquery: exactly one of them")
-    request = api.ReportRequest(fmt=fmt, output=output, baseline=baseline or [], quiet_exit=True,
-                                also=also or [], history=history or [])
+    request = api.ReportRequest(fmt=ReportFormat(fmt.value), output=output, baseline=baseline or [],
+                                quiet_exit=True, also=also or [],
+                                history=api.expand_history(history or []), say_written=True)
     if project or bigquery:
         code = api.run_pull(
             api.PullRequest(project=project, since=since, until=until,
@@ -278,26 +287,158 @@ def _command_line() -> str:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one line on stderr for every failure, never a traceback."""
     _invocation[:] = list(sys.argv[1:] if argv is None else argv)
+    previous = _signals_raise()
     try:
-        code = app(args=argv, standalone_mode=False, prog_name="diagnose")
-    except cli_errors.NoArgsIsHelpError as exc:  # bare `diagnose` / `diagnose rules`
-        print(exc.ctx.get_help() if exc.ctx else str(exc))
-        code = ExitCode.USAGE
+        code = _run(argv)
+    finally:
+        _restore_signals(previous)
+    sys.exit(int(code or 0))
+
+
+def _run(argv: list[str] | None) -> int:
+    _interrupted.clear()
+    try:
+        code = _command().main(args=argv, standalone_mode=False, prog_name="diagnose") or 0
+        if _interrupted:  # typer turns KeyboardInterrupt into a silent Exit(130)
+            _say("diagnose: interrupted")
+            return 130
+        return code
+    except cli_errors.NoArgsIsHelpError:  # bare `diagnose` / `diagnose rules`: typer printed help
+        return ExitCode.USAGE
     except cli_errors.UsageError as exc:
         print(f"diagnose: error: {clean(exc.format_message())}", file=sys.stderr)
-        code = ExitCode.USAGE
+        return ExitCode.USAGE
+    except typer.Exit as exc:  # --install-completion / --show-completion end this way
+        return exc.exit_code
     except DiagnoseError as exc:
-        code = _report_error(exc)
-    except typer.Abort:
-        print("diagnose: aborted", file=sys.stderr)
-        code = 130
-    except KeyboardInterrupt:
-        print("diagnose: interrupted", file=sys.stderr)
-        code = 130
+        return _report_error(exc)
+    except SystemExit as exc:
+        if _stdout_was_closed():  # typer turned EPIPE into sys.exit(1)
+            _quiet_stdout()
+            return ExitCode.OK
+        raise exc
+    except (typer.Abort, KeyboardInterrupt):
+        _say("diagnose: interrupted")
+        return 130
+    except SignalExit as exc:
+        _say(f"diagnose: stopped by {exc.name}")
+        return 128 + exc.signum
     except BrokenPipeError:
-        code = ExitCode.OK
-        sys.stderr.close()
-    sys.exit(int(code or 0))
+        _quiet_stdout()  # `diagnose analyze … | head -1`: the reader left; that is not a failure
+        return ExitCode.OK
+
+
+class SignalExit(BaseException):
+    """SIGTERM / SIGHUP as an exception, so every `finally` (spill files, temp reports) runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+
+
+def _raise_signal_exit(signum, _frame) -> None:
+    raise SignalExit(signum)
+
+
+_interrupted: list[bool] = []  # set by the SIGINT handler: Ctrl-C must say so, whatever catches it
+
+
+def _raise_interrupt(_signum, _frame) -> None:
+    _interrupted.append(True)
+    raise KeyboardInterrupt
+
+
+def _stdout_was_closed() -> bool:
+    return type(sys.stdout).__name__ == "PacifyFlushWrapper"
+
+
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _signals_raise() -> dict:
+    """Install the handlers (main thread only; a library caller keeps its own)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for signum in _STOP_SIGNALS:
+        previous[signum] = signal.signal(signum, _raise_signal_exit)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, _raise_interrupt)
+    return previous
+
+
+def _restore_signals(previous: dict) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+_METAVARS = {
+    "paths": "PATH", "rules": "DIR", "baseline": "FILE", "history": "FILE|DIR|GLOB",
+    "also": "FORMAT=PATH", "output": "FILE", "tz": "ZONE", "fail_on": "CLASS[,CLASS]",
+    "since": "DURATION|TIME", "until": "TIME", "project": "PROJECT", "extra_filter": "QUERY",
+    "save": "FILE", "service": "NAME", "top": "N", "skeleton": "N", "connection": "ID",
+    "directory": "DIR", "bigquery": "TABLE",
+}
+
+
+def _command():
+    """The click command tree, with help that names values (FILE, DIR) instead of raw types."""
+    _hide_raw_types()
+    command = typer.main.get_command(app)
+    _name_metavars(command)
+    return command
+
+
+def _name_metavars(command) -> None:
+    for param in command.params:
+        descriptor = getattr(param, "type_descriptor", None)
+        if param.metavar is not None or getattr(param, "is_flag", False):
+            continue
+        if descriptor is not None and descriptor.is_choice:
+            continue  # the choices are the best description
+        param.metavar = _METAVARS.get(param.name or "", (param.name or "value").upper())
+    for sub in getattr(command, "commands", {}).values():
+        _name_metavars(sub)
+
+
+def _hide_raw_types() -> None:
+    """Typer prints `<list[Path]>`, `<str>`, `<bool>` beside options; show the metavar or nothing.
+
+    Choices (`<html|markdown>`) stay: they tell the user what is accepted.
+    """
+    for cls in (typer.core.TyperOption, typer.core.TyperArgument):
+        original = getattr(cls, "display_type_rich", None)
+        if original is None or getattr(original, "plain_types", False):
+            continue
+
+        def display(self, ctx, _original=original):
+            if isinstance(self, typer.core.TyperArgument) or getattr(self, "is_flag", False):
+                return None  # an argument's metavar is its name; a flag takes no value
+            shown = _original(self, ctx)
+            if self.metavar is None and shown and shown.startswith("<") and "|" not in shown:
+                return None
+            return shown
+
+        display.plain_types = True
+        cls.display_type_rich = display
 
 
 def _report_error(exc: DiagnoseError) -> int:

@@ -141,6 +141,30 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=sum(float(n) * unit[u] for n, u in parts))
 
 
+_WINDOW_STAMP = re.compile(r"^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?)?(?:Z|[+-]\d\d:?\d\d)?$")
+WINDOW_FORMS = "a duration such as 90s, 15m, 2h, 1d or 1h30m, or a time stamp such as 2025-09-08T23:00:00Z"
+
+
+def parse_window_bound(text: str) -> timedelta | datetime:
+    """`--since` / `--until`: a duration back (timedelta) or an ISO 8601 time stamp (aware UTC).
+
+    Only the documented forms: free text such as "2 hours", "-5h", "5" or "monday" would
+    otherwise be read by the lenient log-time-stamp parser as some unintended time.
+    """
+    value = text.strip()
+    try:
+        duration = parse_duration(value)
+    except TimestampError:
+        duration = None
+    if duration is not None:
+        if duration <= timedelta(0):
+            raise TimestampError(f"{text!r} is not a positive duration (use {WINDOW_FORMS})")
+        return duration
+    if not _WINDOW_STAMP.match(value):
+        raise TimestampError(f"cannot read {text[:60]!r}: use {WINDOW_FORMS}")
+    return parse_timestamp(value)[0]
+
+
 def isoformat_z(dt: datetime) -> str:
     """UTC datetime → RFC 3339 with a Z (what reports and the Logging API want)."""
     return dt.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

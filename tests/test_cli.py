@@ -16,7 +16,7 @@ LOG = str(UNKNOWN_TYPE_LOG)
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["analyze"], "diagnose: error: Missing argument 'paths'."),
+        (["analyze"], "diagnose: error: Missing argument 'PATH'."),
         (["analyze", "--bogus", "x"], "diagnose: error: No such option: --bogus"),
         (["analyze", "no/such/file.log"], "diagnose: error: no such file or directory: no/such/file.log"),
         (["analyze", LOG, "--fail-on", "nope"],

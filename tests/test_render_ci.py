@@ -132,14 +132,22 @@ instead of 'execute\\_agent'. |
 | 2 | Client timeout, no server evidence | symptom | Client timed out with no server evidence | 1 \
 | 2025-09-08 23:49:54.508Z | 2025-09-08 23:50:54.508Z | Pull the backend logs for this window. |
 
-## Surface vs. real
+## Surface vs real
 
-| | Count |
-|---|---|
-| Client `recv()` timeouts (surface symptom) | 3 on 3 connection(s) |
-| … explained by a root cause below | 2 connection(s) |
-| … with no server evidence (logs may be missing) | 1 connection(s) |
-| Connections with a real root cause | 2 across 1 finding(s) |
+1 root-cause finding\\(s\\) and 1 unexplained symptom\\(s\\); 2 connection\\(s\\) with a real cause.
+
+| What the client saw | Connections | Real cause |
+|---|---:|---|
+| `1 recv() timeout(s)` | 2 | `Unknown message type 'execute_agent' acked and dropped by the MessageRouter` |
+| `client timeout` | 1 | `unknown: no server evidence (logs missing?)` |
+
+## Top unknown message types
+
+Types the router did not know, by connections that sent them.
+
+| Message type | Connections |
+|---|---:|
+| `execute_agent` | 2 |
 
 ## Findings in detail
 
@@ -422,7 +430,7 @@ def test_html_structure_and_self_containment():
     assert "<dt>Command</dt><dd><code>diagnose analyze logs/ --format markdown</code></dd>" in text
     assert "<dt>Elapsed</dt><dd>0.25 s</dd>" in text
     assert "<code>routing-unknown-type:execute_agent</code>" in text
-    assert "<tr><td><code>execute_agent</code></td><td class=\"n\">2</td></tr>" in text
+    assert "<tr><td>execute_agent</td><td class=\"n\">2</td></tr>" in text
     assert ("<tr><td>Records read</td>" not in text
             and '<td class="n">120</td><td class="n">40</td><td class="n">78</td>' in text)
 

@@ -45,8 +45,10 @@ def test_sample_report_matches_golden(run_cli, update_golden, sample, fmt):
     assert "Traceback" not in result.err
     golden = GOLDEN / f"{sample.split('.')[0]}.{FORMATS[fmt]}"
     actual = _normalize(result.out)
-    if update_golden or not golden.exists():
+    if update_golden:
         golden.write_text(actual, encoding="utf-8")
+    # a missing golden file is a failure, never silently written: that test could not fail
+    assert golden.exists(), f"missing {golden}: run pytest with --update-golden, review the diff"
     assert actual == golden.read_text(encoding="utf-8")
 
 

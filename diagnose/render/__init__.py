@@ -1,13 +1,15 @@
 """Report formats: one enum, one renderer each, and the code that writes them where asked.
 
-The report file is opened only after the analysis succeeded, so a failed run never leaves a
-half-written or empty report behind.
+A report file is written to a temporary file beside it and renamed into place only when complete,
+so a failed run (full disk, a crash in a renderer) never destroys the previous report or leaves a
+half-written one behind.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import tempfile
 from enum import StrEnum
 from pathlib import Path
 
@@ -79,7 +81,9 @@ def emit_report(
     if annotations:
         from .github import github_annotations
 
-        out = stdout or _stdout()
+        # when the report itself is on stdout, annotations go to stderr (GitHub reads both), so
+        # `--format json --annotations` still prints valid JSON
+        out = _stderr() if output is None else (stdout or _stdout())
         for line in github_annotations(report):
             out.write(line + "\n")
 
@@ -87,7 +91,13 @@ def emit_report(
 def _terminal(report: Report, stream, elapsed) -> None:
     from .terminal import render_terminal
 
-    render_terminal(report, make_console(stream), elapsed=elapsed)
+    console = make_console(stream)
+    console.on_broken_pipe = _broken_pipe  # rich would exit 1 itself; the CLI decides (exit 0)
+    render_terminal(report, console, elapsed=elapsed)
+
+
+def _broken_pipe() -> None:
+    raise BrokenPipeError(32, "Broken pipe")
 
 
 def _append_step_summary(report: Report, baseline) -> None:
@@ -104,13 +114,46 @@ def _append_step_summary(report: Report, baseline) -> None:
 
 
 def _write(path: Path, text: str) -> None:
+    """Atomically: a temporary file in the same directory, renamed over `path` when complete."""
+    path = Path(path)
+    if path.exists() and not path.is_file():  # /dev/null, a FIFO: write through, never replace
+        try:
+            with open(path, "w", encoding="utf-8", errors="backslashreplace") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        return
+    tmp = None
     try:
-        path.write_text(text, encoding="utf-8")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+        tmp = None
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _stdout():
     import sys
 
     return sys.stdout
+
+
+def _stderr():
+    import sys
+
+    return sys.stderr

@@ -28,6 +28,16 @@ _ANSI = re.compile(
 # that reorder text on screen ("Trojan Source").
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _BREAKS = re.compile(r"\r\n|[\r\n\t\u2028\u2029\x85]")
+# Characters that print as nothing (zero-width spaces and joiners, soft hyphen, direction marks,
+# variation selectors, tag characters) would make `start\u200b_agent` look like `start_agent`;
+# lone surrogates cannot be encoded at all. Both are shown as visible `\uXXXX` escapes.
+# The joiner and variation selectors stay inside emoji (a warning sign with VS16, a family).
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b\u200c\u200e\u200f"
+    "\u2060-\u2064\u206a-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb\ud800-\udfff"
+    "\U000e0000-\U000e0fff]"
+    "|(?<=[\x00-\x7f])[\u200d\ufe00-\ufe0f]|^[\u200d\ufe00-\ufe0f]|\u200d(?=[\x00-\x7f]|$)"
+)
 # Characters XML 1.0 forbids outright (even as character references).
 _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # ASCII punctuation that means something in (GitHub-flavoured) Markdown inline text.
@@ -36,12 +46,23 @@ _MD_WWW = re.compile(r"(?i)(www)\.")
 
 
 def clean(text: object, *, keep_newlines: bool = False) -> str:
-    """Drop ANSI/OSC sequences and control characters; fold line breaks to spaces unless kept."""
+    """Drop ANSI/OSC sequences and control characters; fold line breaks to spaces unless kept;
+    show invisible characters and lone surrogates as `\\uXXXX`."""
     s = _ANSI.sub("", str(text))
     if keep_newlines:
         s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
-        return _CONTROL.sub("", s)
-    return _CONTROL.sub("", _BREAKS.sub(" ", s))
+        return show_invisible(_CONTROL.sub("", s))
+    return show_invisible(_CONTROL.sub("", _BREAKS.sub(" ", s)))
+
+
+def show_invisible(text: str) -> str:
+    """Zero-width and other invisible characters, and lone surrogates, as visible escapes."""
+    return _INVISIBLE.sub(_escape_char, text)
+
+
+def _escape_char(m: re.Match) -> str:
+    code = ord(m.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def clip(text: str, limit: int) -> str:
@@ -100,7 +121,7 @@ def xml_text(text: object, *, keep_newlines: bool = False) -> str:
 
 def gh_data(text: object) -> str:
     """GitHub workflow-command message: `%`, CR and LF percent-encoded so it stays one command."""
-    s = _CONTROL.sub("", _ANSI.sub("", str(text)))
+    s = show_invisible(_CONTROL.sub("", _ANSI.sub("", str(text))))
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections import Counter
 
 from .. import charts
 from ..baseline import BaselineDiff
 from ..model import Finding
 from ..report import CAUSE_CLASSES, CLASS_LABELS, Report, by_importance
 from .escape import clip, display_ts, html_text
-from .sections import contrast_table, patterns_table
+from .sections import (
+    client_timeouts,
+    contrast_table,
+    patterns_table,
+    surface_vs_real_table,
+    unexplained_table,
+    unknown_types_table,
+)
 
 MAX_OUTCOME_ROWS = 2000  # the JSON report has them all
 EVIDENCE_LINES = 5
-TOP_UNKNOWN = 10
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1100px;
@@ -35,9 +40,11 @@ th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
 code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 pre{background:#f6f8fa;border:1px solid #e1e4e8;padding:8px;overflow-x:auto;white-space:pre-wrap;
-word-break:break-all}
+word-break:normal;overflow-wrap:normal}
+.wide{max-width:100%;overflow-x:auto}td.id{max-width:22em;overflow-wrap:anywhere}
+td.clip{max-width:14em;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 dl.prov{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0}
-dl.prov dt{color:#555}dl.prov dd{margin:0;word-break:break-all}
+dl.prov dt{color:#555}dl.prov dd{margin:0;overflow-wrap:anywhere}
 .finding{border:1px solid #ddd;border-left:5px solid #c0392b;padding:4px 14px 8px;margin:12px 0;
 border-radius:4px}.finding.symptom{border-left-color:#7f8c8d}
 .badge{display:inline-block;font-size:11px;padding:1px 6px;border-radius:9px;margin-left:6px;
@@ -64,23 +71,28 @@ def render_html(
         body.append(_section("Trend over previous runs", trend))
     if baseline is not None:
         body.append(_baseline(baseline))
-    body += [_findings(report, baseline), _unknown_types(report), _outcomes(report),
-             *_extra_sections(report), _parse(report)]
+    body += [_findings(report, baseline), *_extra_sections(report, [surface_vs_real_table(report),
+             unknown_types_table(report)]), _outcomes(report),
+             *_extra_sections(report, [unexplained_table(report), contrast_table(report),
+                                       patterns_table(report)]), _parse(report)]
     return _page(report.verdict(), "\n".join(body))
 
 
-def _extra_sections(report: Report) -> list[str]:
-    """Contrast and mined patterns, when the report has them."""
+def _extra_sections(report: Report, tables: list) -> list[str]:
+    """Shared section tables (render/sections.py), when the report has them."""
     out = []
-    for table in (contrast_table(report), patterns_table(report)):
+    for table in tables:
         if table is None:
             continue
         inner = f"<p>{html_text(table.lead)}</p>"
         if table.rows:
             rows = [[html_text(clip(c, 300)) for c in row] for row in table.rows]
             inner += "\n" + _table(table.head, rows, set(table.numeric))
-        out.append(_section(table.title, inner, table.title.split()[0].lower()))
+        out.append(_section(table.title, inner, _ANCHORS.get(table.title, table.title.split()[0].lower())))
     return out
+
+
+_ANCHORS = {"Top unknown message types": "unknown-types", "Surface vs real": "surface-vs-real"}
 
 
 def _page(title: str, body: str) -> str:
@@ -99,17 +111,34 @@ def _section(title: str, inner: str, anchor: str = "") -> str:
     return f"<section{ident}>\n<h2>{html_text(title)}</h2>\n{inner}\n</section>"
 
 
-def _table(head: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+def _table(head: list[str], rows: list[list[str]], numeric: set[int] = frozenset(),
+           classes: dict[int, str] | None = None) -> str:
     """`head` is trusted text; every cell must already be escaped HTML."""
+    css = dict.fromkeys(numeric, "n") | (classes or {})
     th = "".join(f"<th>{h}</th>" for h in head)
     body = "\n".join(
         "<tr>" + "".join(
-            f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>"
+            f'<td class="{css[i]}">{c}</td>' if i in css else f"<td>{c}</td>"
             for i, c in enumerate(row)
         ) + "</tr>"
         for row in rows
     )
     return f"<table>\n<thead><tr>{th}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+
+
+def _wide(table: str) -> str:
+    """A table that may be wider than the page scrolls inside its own box, not the page."""
+    return f'<div class="wide">{table}</div>'
+
+
+def _clipped(text: str, limit: int) -> str:
+    """Long ids (Cloud Run instance ids run to ~100 characters) shortened; the full id on hover."""
+    if len(text) <= limit:
+        return html_text(text)
+    return f'<span title="{html_text(clip(text, 400))}">{html_text(clip(text, limit))}</span>'
+
+
+INSTANCE_CHARS = 20
 
 
 def _header(report: Report) -> str:
@@ -193,7 +222,7 @@ def _finding(i: int, f: Finding, is_new: bool) -> str:
         ("Severity / role", f"{html_text(f.severity)} / {html_text(f.role)}"),
         ("Connections", f"{len(f.connections)}: {ids}"),
         ("Seen", f"{display_ts(f.first_seen)} → {display_ts(f.last_seen)}"),
-        ("Client timeouts explained", str(len(f.symptoms))),
+        ("Client timeouts explained", str(client_timeouts(f))),
         ("Fix", html_text(f.fix)),
     ]
     return (
@@ -207,31 +236,6 @@ def _finding(i: int, f: Finding, is_new: bool) -> str:
     )
 
 
-def unknown_type_counts(report: Report) -> list[tuple[str, int]]:
-    """Unknown message types by connections that sent them, most common first."""
-    unknown = {f.key for f in report.findings if f.cls == "routing_failure" and f.key}
-    known = set(report.known_types)
-    counts: Counter[str] = Counter()
-    for o in report.outcomes:
-        for t in set(o.message_types):
-            if t in unknown or (known and t not in known):
-                counts[t] += 1
-    for f in report.findings:
-        if f.cls == "routing_failure" and f.key and f.key not in counts:
-            counts[f.key] = len(f.connections)
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def _unknown_types(report: Report) -> str:
-    top = unknown_type_counts(report)[:TOP_UNKNOWN]
-    if not top:
-        return _section("Top unknown message types", "<p>None seen.</p>", "unknown-types")
-    rows = [[f"<code>{html_text(clip(t, 200))}</code>", str(n)] for t, n in top]
-    return _section("Top unknown message types",
-                    _table(["Message type", "Connections"], rows, {1}), "unknown-types")
-
-
-
 def _outcomes(report: Report) -> str:
     counts = report.outcome_counts()
     total = len(report.outcomes) or 1
@@ -241,15 +245,16 @@ def _outcomes(report: Report) -> str:
     ], {1, 2}) if counts else "<p>No connections.</p>"
     shown = by_importance(report.outcomes)[:MAX_OUTCOME_ROWS]
     rows = [[
-        f"<code>{html_text(clip(o.connection, 200))}</code>",
+        f"<code>{html_text(clip(o.connection, 120))}</code>",
         html_text(CLASS_LABELS.get(o.outcome, o.outcome)), display_ts(o.first_seen),
         display_ts(o.last_seen), str(o.events),
         html_text(clip(", ".join(o.message_types), 300)) or "–",
         html_text(", ".join(o.lifecycle)) or "–", str(o.client_timeouts),
-        html_text(clip(o.instance or "–", 80)),
+        _clipped(o.instance or "–", INSTANCE_CHARS),
     ] for o in shown]
-    detail = _table(["Connection", "Outcome", "First seen", "Last seen", "Events", "Sent types",
-                     "Lifecycle", "Client timeouts", "Instance"], rows, {4, 7}) if rows else ""
+    detail = _wide(_table(["Connection", "Outcome", "First seen", "Last seen", "Events", "Sent types",
+                           "Lifecycle", "Client timeouts", "Instance"], rows, {4, 7},
+                          classes={0: "id", 8: "clip"})) if rows else ""
     if len(report.outcomes) > len(shown):
         detail += (f'\n<p class="muted">Showing {len(shown)} of {len(report.outcomes)} '
                    "connections (most important first); the JSON report has them all.</p>")

@@ -13,6 +13,7 @@ from datetime import datetime
 from ..model import Event, Finding
 from ..report import SCHEMA_VERSION, ConnectionOutcome, Report
 from ..timeutil import isoformat_z
+from .escape import show_invisible
 
 
 def report_to_dict(report: Report) -> dict:
@@ -60,7 +61,8 @@ def report_to_dict(report: Report) -> dict:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    # invisible characters and lone surrogates become \\u escapes: same data, visible, encodable
+    return show_invisible(json.dumps(report_to_dict(report), indent=2, ensure_ascii=False)) + "\n"
 
 
 def _finding(f: Finding) -> dict:

@@ -12,9 +12,16 @@ from dataclasses import dataclass, field
 
 from ..baseline import BaselineDiff
 from ..model import Finding
-from ..report import CAUSE_CLASSES, CLASS_LABELS, ConnectionOutcome, Report, by_importance
+from ..report import CLASS_LABELS, ConnectionOutcome, Report, by_importance
 from .escape import clip, display_ts, md_code, md_fenced, md_text
-from .sections import contrast_table, patterns_table
+from .sections import (
+    client_timeouts,
+    contrast_table,
+    patterns_table,
+    surface_vs_real_table,
+    unexplained_table,
+    unknown_types_table,
+)
 
 CELL_CHARS = 300  # a table cell or title longer than this is clipped
 LIST_IDS = 10  # connection ids named per finding before "+N more"
@@ -71,10 +78,13 @@ def _segments(report: Report, baseline: BaselineDiff | None) -> list[str | _Grou
     if baseline is not None:
         g["baseline_rows"].items = _baseline_rows(baseline)
         out += [_baseline_head(baseline), g["baseline_rows"], "\n"]
-    out += [_findings_head(report), g["finding_rows"], "\n", _surface_vs_real(report)]
+    out += [_findings_head(report), g["finding_rows"], "\n",
+            *_extra_sections([surface_vs_real_table(report), unknown_types_table(report)])]
     if report.findings:
         out += ["## Findings in detail\n\n", g["details"]]
-    out += [_outcomes_head(report), g["outcome_rows"], "\n", *_extra_sections(report),
+    out += [_outcomes_head(report), g["outcome_rows"], "\n",
+            *_extra_sections([unexplained_table(report), contrast_table(report),
+                              patterns_table(report)]),
             _parse_head(report),
             g["unparsed_rows"], "\n" if report.stats.unparsed else "", _provenance(report)]
     return out
@@ -132,10 +142,10 @@ def _hard_cap(text: str, max_bytes: int) -> str:
 # ---------------------------------------------------------------- sections
 
 
-def _extra_sections(report: Report) -> list[str]:
-    """Contrast and mined patterns (small: at most sections.MAX_ROWS rows each)."""
+def _extra_sections(tables: list) -> list[str]:
+    """Shared section tables (small: at most sections.MAX_ROWS rows each)."""
     out = []
-    for table in (contrast_table(report), patterns_table(report)):
+    for table in tables:
         if table is None:
             continue
         text = f"## {table.title}\n\n{md_text(table.lead)}\n\n"
@@ -144,7 +154,9 @@ def _extra_sections(report: Report) -> list[str]:
             text += "|" + "|".join("---:" if i in table.numeric else "---"
                                    for i in range(len(table.head))) + "|\n"
             text += "".join(
-                "| " + " | ".join(md_code(clip(c, CELL_CHARS), in_table=True) for c in row) + " |\n"
+                "| " + " | ".join(md_text(c) if i in table.numeric
+                                  else md_code(clip(c, CELL_CHARS), in_table=True)
+                                  for i, c in enumerate(row)) + " |\n"
                 for row in table.rows
             )
         out.append(text + "\n")
@@ -173,23 +185,6 @@ def _finding_row(i: int, f: Finding) -> str:
     return "| " + " | ".join(cells) + " |\n"
 
 
-def _surface_vs_real(report: Report) -> str:
-    timed_out = [o for o in report.outcomes if o.client_timeouts]
-    explained = [o for o in timed_out if o.outcome in CAUSE_CLASSES]
-    unexplained = [o for o in timed_out if o.outcome == "client_timeout_unexplained"]
-    real = [o for o in report.outcomes if o.outcome in CAUSE_CLASSES]
-    rows = [
-        ("Client `recv()` timeouts (surface symptom)",
-         f"{sum(o.client_timeouts for o in timed_out)} on {len(timed_out)} connection(s)"),
-        ("… explained by a root cause below", f"{len(explained)} connection(s)"),
-        ("… with no server evidence (logs may be missing)", f"{len(unexplained)} connection(s)"),
-        ("Connections with a real root cause", f"{len(real)} across "
-         f"{len(report.causes)} finding(s)"),
-    ]
-    body = "".join(f"| {a} | {b} |\n" for a, b in rows)
-    return f"## Surface vs. real\n\n| | Count |\n|---|---|\n{body}\n"
-
-
 def _detail(i: int, f: Finding) -> str:
     ids = ", ".join(md_code(c) for c in f.connections[:LIST_IDS])
     more = f" (+{len(f.connections) - LIST_IDS} more)" if len(f.connections) > LIST_IDS else ""
@@ -204,7 +199,7 @@ def _detail(i: int, f: Finding) -> str:
         f"- Severity: {md_text(f.severity)}, role: {md_text(f.role)}",
         f"- Connections ({len(f.connections)}): {ids}{more}",
         f"- Seen: {display_ts(f.first_seen)} → {display_ts(f.last_seen)}",
-        f"- Client timeouts explained by this cause: {len(f.symptoms)}",
+        f"- Client timeouts explained by this cause: {client_timeouts(f)}",
         f"- Fix: {md_text(clip(f.fix, CELL_CHARS))}",
     ]
     evidence = [

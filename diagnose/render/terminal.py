@@ -16,6 +16,7 @@ from rich.text import Text
 from ..model import Finding
 from ..report import Report, by_importance
 from .escape import clean
+from .sections import SectionTable, surface_vs_real_table, unknown_types_table
 
 MAX_OUTCOME_ROWS = 25
 MAX_UNPARSED_SHOWN = 10
@@ -32,8 +33,11 @@ def render_terminal(report: Report, console: Console, *, elapsed: float | None =
     console.print(_verdict(report))
     for number, finding in enumerate(report.findings, 1):
         console.print(_finding_panel(number, finding, report))
-    if report.findings:
-        console.print(_surface_vs_real(report))
+    surface = surface_vs_real_table(report)
+    if surface is not None:
+        console.print(_section_table(surface))
+    if report.findings or report.outcomes:
+        console.print(_section_table(unknown_types_table(report)))
     if report.outcomes:
         console.print(_outcomes(report))
     errors = _unexplained(report)
@@ -90,21 +94,15 @@ def _finding_panel(number: int, f: Finding, report: Report) -> Panel:
                  border_style=SEVERITY_STYLE.get(f.severity, "white"))
 
 
-def _surface_vs_real(report: Report) -> Table:
-    table = Table(title="Surface vs real", title_justify="left", expand=False)
-    table.add_column("What the client saw")
-    table.add_column("Count", justify="right")
-    table.add_column("Real cause")
-    for f in report.causes:
-        if f.symptom_counts:
-            seen = ", ".join(f"{k} ×{n}" for k, n in f.symptom_counts.items())
-        else:
-            timeouts = sum(1 for e in f.symptoms if e.kind == "client.timeout")
-            seen = f"{timeouts} recv() timeout(s)" if timeouts else "no client log"
-        table.add_row(Text(clean(seen)), str(len(f.connections)), Text(clean(f.title)))
-    for f in report.symptoms:
-        table.add_row(Text("client timeout"), str(len(f.connections)),
-                      Text("unknown: no server evidence (logs missing?)", style="yellow"))
+def _section_table(section: SectionTable) -> Table | Text:
+    """A shared section (render/sections.py) as a rich table; every cell is cleaned log text."""
+    if not section.rows:
+        return Text(f"{section.title}: {clean(section.lead)}")
+    table = Table(title=section.title, title_justify="left", expand=False)
+    for i, head in enumerate(section.head):
+        table.add_column(head, justify="right" if i in section.numeric else "left")
+    for row in section.rows:
+        table.add_row(*(Text(clean(cell)) for cell in row))
     return table
 
 
@@ -185,7 +183,7 @@ def _provenance(report: Report, elapsed: float | None) -> Text:
     text.append(f"inputs: {clean(_list(p.inputs, 6))}\n")
     text.append(f"window: {_ts(p.window_start)} → {_ts(p.window_end)} (naive times read as "
                 f"{clean(p.tz_default)})\n")
-    text.append(f"rules: {', '.join(p.rule_packs)}")
+    text.append(f"rules: {clean(', '.join(p.rule_packs))}")
     if p.filter:
         text.append(f"\nfilter: {clean(p.filter)}")
     if elapsed is not None:

@@ -17,8 +17,9 @@ MIN_PREFILTER_CHARS = 3
 
 def build_event_rule(doc: dict, path: Path, pack: str, log: IssueLog) -> EventRule | None:
     """The typed rule, or None when the file had any issue (all of them reported to `log`)."""
-    patterns = _compile_patterns(doc.get("patterns", []), log)
-    where = _compile_where(doc.get("where", {}), log)
+    engine = doc.get("engine", "re2")
+    patterns = _compile_patterns(doc.get("patterns", []), log, engine)
+    where = _compile_where(doc.get("where", {}), log, engine)
     _check_prefilter(doc.get("prefilter", []), log)
     if log.count:
         return None
@@ -50,10 +51,10 @@ def _sample(doc: dict) -> Sample:
     )
 
 
-def _compile_patterns(patterns: list[str], log: IssueLog) -> list:
+def _compile_patterns(patterns: list[str], log: IssueLog, engine: str) -> list:
     compiled = []
     for i, pattern in enumerate(patterns):
-        regex, problem = compile_checked(pattern)
+        regex, problem = compile_checked(pattern, engine)
         if problem:
             log(f"/patterns/{i}", problem)
         else:
@@ -61,12 +62,12 @@ def _compile_patterns(patterns: list[str], log: IssueLog) -> list:
     return compiled
 
 
-def _compile_where(where: dict[str, str], log: IssueLog) -> dict[str, object]:
+def _compile_where(where: dict[str, str], log: IssueLog, engine: str) -> dict[str, object]:
     """`'/regex/'` values become compiled patterns (vetted like patterns); others match exactly."""
     conditions: dict[str, object] = {}
     for name, value in where.items():
         if len(value) >= 2 and value.startswith("/") and value.endswith("/"):
-            regex, problem = compile_checked(value[1:-1])
+            regex, problem = compile_checked(value[1:-1], engine)
             if problem:
                 log(f"/where/{name}", problem)
                 continue

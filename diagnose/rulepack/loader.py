@@ -8,6 +8,7 @@ RulePackError, so a pack is fixed in one pass.
 
 from __future__ import annotations
 
+import string
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 from ..report import OUTCOMES as BUILTIN_CLASSES
 from .builtin import builtin_pack_dirs
 from .event_rules import build_event_rule
-from .finding_rules import build_finding_rule, duration_seconds
+from .finding_rules import TEMPLATE_KEYS, build_finding_rule, duration_seconds
 from .issues import IssueLog, RuleIssue, display_path, rule_pack_error
 from .loader_patterns import compile_table
 from .model import EventRule, FindingRule, OutcomeClass, Placement, RulePack, RuleSet
@@ -179,6 +180,7 @@ class _Loader:
         if kind == "event":
             self._add_event_rule(build_event_rule(clean, path, pack_id, log), log)
         else:
+            check_template_placeholders(clean, log)
             rule = build_finding_rule(clean, path, pack_id, log)
             if rule is not None:
                 self.finding_rules.append(rule)
@@ -207,6 +209,26 @@ class _Loader:
             log("/id", f"duplicate rule id {rule_id!r}: already defined in {display_path(first)}")
         else:
             self.rule_ids[rule_id] = path
+
+
+def check_template_placeholders(doc: dict, log: IssueLog) -> None:
+    """Only bare `{name}` placeholders: a format spec or conversion runs on untrusted log text.
+
+    `{user:>999999999}` would pad one id to a gigabyte when the report is rendered.
+    """
+    for key in TEMPLATE_KEYS:
+        text = doc.get(key)
+        if not isinstance(text, str):
+            continue
+        try:
+            parts = list(string.Formatter().parse(text))
+        except ValueError:
+            continue  # unbalanced braces: the finding-rule check reports those
+        for _literal, name, spec, conversion in parts:
+            if name is not None and (spec or conversion):
+                shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+                log(f"/{key}", f"placeholder {{{shown[:60]}}} has a format spec or conversion; "
+                    f"only {{name}} placeholders are allowed")
 
 
 def _outcome_class(class_id: str, doc: dict) -> OutcomeClass:
@@ -249,4 +271,7 @@ def read_toml(path: Path, log: IssueLog) -> dict | None:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         log("", f"TOML syntax error: {exc}")
+        return None
+    except RecursionError:
+        log("", "TOML nests arrays or tables too deeply to read")
         return None

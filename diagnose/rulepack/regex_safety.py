@@ -1,15 +1,24 @@
-"""Reject regexes that can hang the parser on one hostile log line (catastrophic backtracking).
+"""Compile rule regexes so that no log line can hang the parser.
 
 Rule packs may come from users and every record that passes the prefilter meets every pattern, so
-a single `(\\w+\\s?)*` on a long line could stall a run for minutes. We walk the parsed regex
-(`re._parser`, the stdlib's own parser) and reject any unbounded repeat whose body holds another
-unbounded repeat. Atomic groups and possessive repeats never backtrack into their body, so they
-neither count as the inner repeat nor need to be reported as the outer one.
+one backtracking pattern on a long hostile line could stall a run for minutes (`\\w*\\d*\\w*X` is
+cubic under `re`). Patterns therefore run on RE2 (`google-re2`), whose automata match in time
+linear in the text whatever the pattern; RE2 has no lookarounds or backreferences, and a pattern
+it cannot compile is a load error naming rule and key.
+
+A rule that really needs `re` syntax opts in with `engine = "re"`. Those patterns are vetted by
+walking the parsed regex (`re._parser`, the stdlib's own parser): an unbounded repeat whose body
+holds another unbounded repeat, or repeated alternatives that start alike, are rejected. What the
+walk cannot see is caught at match time: each search has a time bound (BoundedPattern).
 """
 
 from __future__ import annotations
 
 import re
+import signal
+import threading
+
+import re2
 
 try:  # Python 3.11+: the parser moved to re._parser; sre_parse is the deprecated alias
     import re._constants as _c
@@ -19,14 +28,178 @@ except ImportError:  # pragma: no cover - Python < 3.11 is not supported, kept f
     import sre_parse as _parser  # type: ignore[no-redef]
 
 MAX_PATTERN_CHARS = 2000
+MAX_PROGRAM_SIZE = 20_000  # RE2 instructions; the largest built-in pattern needs ~6,000
+RE_SEARCH_SECONDS = 0.05  # per-record bound for `engine = "re"` patterns
+ENGINES = ("re2", "re")
 _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT)
 _NON_BACKTRACKING = (_c.ATOMIC_GROUP, _c.POSSESSIVE_REPEAT)
 
 
-def compile_checked(pattern: str) -> tuple[re.Pattern | None, str | None]:
-    """Compile a rule regex: (pattern, None) when safe, else (None, the reason to report)."""
+def compile_checked(pattern: str, engine: str = "re2"):
+    """Compile a rule regex: (pattern, None) when safe, else (None, the reason to report).
+
+    The pattern has `.search(text)` returning a match with `.groupdict()`, and `.pattern`.
+    """
     if len(pattern) > MAX_PATTERN_CHARS:
         return None, f"pattern is {len(pattern):,} characters; the limit is {MAX_PATTERN_CHARS:,}"
+    if engine == "re":
+        compiled, problem = _compile_backtracking(pattern)
+        return (BoundedPattern(compiled), None) if compiled is not None else (None, problem)
+    return compile_linear(pattern)
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # RE2 would print every rejected pattern to stderr itself
+
+
+def compile_linear(pattern: str):
+    """RE2 compile: (LinearPattern, None), or (None, why RE2 refuses it and what to do)."""
+    try:
+        compiled = re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        try:  # a plain mistake reads better in the words of the familiar engine
+            re.compile(pattern)
+        except (re.error, OverflowError, RecursionError, ValueError) as plain:
+            return None, f"invalid regex: {plain}"
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        return None, (
+            f"the linear-time regex engine (RE2) cannot compile this pattern: {reason}; RE2 has no "
+            "lookarounds, backreferences, atomic groups or possessive repeats, and repeat counts "
+            'stop at 1000 (rewrite it, or set engine = "re" to opt in to the backtracking engine)'
+        )
+    except (TypeError, ValueError, OverflowError) as exc:
+        return None, f"invalid regex: {exc}"
+    size = compiled._regexp.ProgramSize()
+    if size > MAX_PROGRAM_SIZE:
+        return None, (f"pattern compiles to {size:,} RE2 instructions; the limit is "
+                      f"{MAX_PROGRAM_SIZE:,} (large counted repeats such as {{1,1000}} multiply it)")
+    return LinearPattern(compiled), None
+
+
+class LinearPattern:
+    """An RE2 pattern with the slice of the `re.Pattern` API the matcher uses (`search`, `pattern`).
+
+    It calls RE2 directly on UTF-8 bytes: the binding's own `search` re-encodes the text and maps
+    every offset back for each call, four times the cost. The encoding of the last text is reused,
+    since one record meets many patterns in a row. Lone surrogates (a JSON `\\ud800` escape) are
+    passed through (`surrogatepass`), so no text can make the encode fail.
+    """
+
+    __slots__ = ("_groups", "_regex", "pattern")
+
+    def __init__(self, regex) -> None:
+        self._regex = regex._regexp
+        self._groups = [(name.decode("utf-8"), index)
+                        for name, index in regex._regexp.NamedCapturingGroups()]
+        self.pattern: str = regex.pattern
+
+    def search(self, text: str) -> LinearMatch | None:
+        data = _utf8(text)
+        spans = self._regex.Match(_UNANCHORED, data, 0, len(data))
+        if spans[0][0] < 0:
+            return None
+        return LinearMatch(data, spans, self._groups)
+
+    def __getstate__(self):
+        return self.pattern
+
+    def __setstate__(self, state) -> None:
+        self.__init__(re2.compile(state, _RE2_OPTIONS))
+
+    def __repr__(self) -> str:
+        return f"LinearPattern({self.pattern!r})"
+
+
+class LinearMatch:
+    """The part of `re.Match` rules need: `group()` and `groupdict()` (None for groups not taken)."""
+
+    __slots__ = ("_data", "_groups", "_spans")
+
+    def __init__(self, data: bytes, spans, groups) -> None:
+        self._data, self._spans, self._groups = data, spans, groups
+
+    def _text(self, index: int) -> str | None:
+        start, end = self._spans[index]
+        if start < 0:
+            return None
+        try:
+            return self._data[start:end].decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:  # a span that cut an encoded surrogate in two
+            return self._data[start:end].decode("utf-8", "replace")
+
+    def group(self, index: int = 0) -> str | None:
+        return self._text(index)
+
+    def groupdict(self) -> dict[str, str | None]:
+        return {name: self._text(index) for name, index in self._groups}
+
+
+_UNANCHORED = re2._Anchor.UNANCHORED
+_last_encoded: list[tuple[str, bytes]] = [("", b"")]
+
+
+def _utf8(text: str) -> bytes:
+    last = _last_encoded[0]  # one tuple, replaced whole: consistent even across threads
+    if last[0] is text:
+        return last[1]
+    data = text.encode("utf-8", "surrogatepass")
+    _last_encoded[0] = (text, data)
+    return data
+
+
+class SearchTimeout(Exception):
+    """An `engine = "re"` search ran past its per-record bound."""
+
+
+class BoundedPattern:
+    """A backtracking `re` pattern (a rule opted in) whose every search has a time bound.
+
+    In the main thread the bound is a real-time timer (SIGALRM interrupts the `re` engine); a
+    search that runs out counts as no match and is tallied in `timeouts`. Elsewhere, where no
+    timer can interrupt, only the first 4 KiB of the text are searched.
+    """
+
+    THREAD_CHARS = 4096
+
+    __slots__ = ("_regex", "pattern", "timeouts")
+
+    def __init__(self, regex: re.Pattern) -> None:
+        self._regex = regex
+        self.pattern: str = regex.pattern
+        self.timeouts = 0
+
+    def search(self, text: str):
+        if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+            return self._regex.search(text[: self.THREAD_CHARS])
+        previous = signal.signal(signal.SIGALRM, _raise_timeout)
+        signal.setitimer(signal.ITIMER_REAL, RE_SEARCH_SECONDS)
+        try:
+            return self._regex.search(text)
+        except SearchTimeout:
+            self.timeouts += 1
+            return None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    def __getstate__(self):
+        return self.pattern
+
+    def __setstate__(self, state) -> None:
+        self.__init__(re.compile(state))
+
+    def __repr__(self) -> str:
+        return f"BoundedPattern({self.pattern!r})"
+
+
+def _raise_timeout(_signum, _frame) -> None:
+    raise SearchTimeout
+
+
+def _compile_backtracking(pattern: str) -> tuple[re.Pattern | None, str | None]:
+    """`re` compile plus the static checks for catastrophic backtracking."""
     try:
         compiled = re.compile(pattern)
     except re.error as exc:

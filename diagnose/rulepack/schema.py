@@ -59,6 +59,7 @@ EVENT_RULE = {
     "prefilter": Spec("strings", required=True, non_empty=True,
                       hint="give the literal text every matching record contains"),
     "patterns": Spec("strings", required=True, non_empty=True),
+    "engine": Spec("string", choices=("re2", "re"), what="regex engine"),  # re: opt-in, time-bounded
     "attrs": Spec("string-table"),
     "min_severity": Spec("string", choices=RECORD_SEVERITIES, what="severity"),
     "sticky_ids": Spec("boolean"),
