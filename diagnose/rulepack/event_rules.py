@@ -19,6 +19,7 @@ def build_event_rule(doc: dict, path: Path, pack: str, log: IssueLog) -> EventRu
     """The typed rule, or None when the file had any issue (all of them reported to `log`)."""
     engine = doc.get("engine", "re2")
     patterns = _compile_patterns(doc.get("patterns", []), log, engine)
+    exclude = _compile_patterns(doc.get("exclude", []), log, engine, key="exclude")
     where = _compile_where(doc.get("where", {}), log, engine)
     _check_prefilter(doc.get("prefilter", []), log)
     if log.count:
@@ -30,6 +31,7 @@ def build_event_rule(doc: dict, path: Path, pack: str, log: IssueLog) -> EventRu
         prefilter=list(doc["prefilter"]),
         patterns=patterns,
         path=path,
+        exclude=exclude,
         status=doc.get("status", "stable"),
         attrs=dict(doc.get("attrs", {})),
         min_severity=doc.get("min_severity"),
@@ -51,12 +53,13 @@ def _sample(doc: dict) -> Sample:
     )
 
 
-def _compile_patterns(patterns: list[str], log: IssueLog, engine: str) -> list:
+def _compile_patterns(patterns: list[str], log: IssueLog, engine: str,
+                      key: str = "patterns") -> list:
     compiled = []
     for i, pattern in enumerate(patterns):
         regex, problem = compile_checked(pattern, engine)
         if problem:
-            log(f"/patterns/{i}", problem)
+            log(f"/{key}/{i}", problem)
         else:
             compiled.append(regex)
     return compiled

@@ -49,6 +49,8 @@ def apply_event_rule(
             break
     else:
         return None
+    if rule.exclude and any(veto.search(text) is not None for veto in rule.exclude):
+        return None
     for pattern in rule.patterns:
         m = pattern.search(text)
         if m is not None:
@@ -85,6 +87,9 @@ def why_not(rule: EventRule, text: str, fields: dict[str, str] | None, severity:
     window = text[:MAX_MATCH_CHARS]
     if not any(lit in window for lit in rule.prefilter):
         return "contains none of the prefilter literals, so the prefilter would hide it"
+    for i, veto in enumerate(rule.exclude):
+        if veto.search(window) is not None:
+            return f"exclude/{i} matches it ({veto.pattern!r})"
     if first_matching_pattern(rule, window) is None:
         return "matches none of the patterns"
     return ""

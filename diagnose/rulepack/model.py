@@ -32,6 +32,7 @@ class EventRule:
     prefilter: list[str]
     patterns: list[re.Pattern]
     path: Path
+    exclude: list[re.Pattern] = field(default_factory=list)  # a match here vetoes the rule
     status: str = "stable"
     attrs: dict[str, str] = field(default_factory=dict)
     min_severity: str | None = None

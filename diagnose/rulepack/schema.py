@@ -59,6 +59,8 @@ EVENT_RULE = {
     "prefilter": Spec("strings", required=True, non_empty=True,
                       hint="give the literal text every matching record contains"),
     "patterns": Spec("strings", required=True, non_empty=True),
+    # a record any of these match is not this rule's (what RE2 cannot say with lookarounds)
+    "exclude": Spec("strings"),
     "engine": Spec("string", choices=("re2", "re"), what="regex engine"),  # re: opt-in, time-bounded
     "attrs": Spec("string-table"),
     "min_severity": Spec("string", choices=RECORD_SEVERITIES, what="severity"),
