@@ -1,15 +1,16 @@
 """A fake Cloud Logging REST API (`POST /v2/entries:list`) on 127.0.0.1, for tests.
 
-The pull's real HTTP session (google-auth, anonymous credentials) is pointed at it, so the tests
-exercise the real wire protocol: JSON request bodies, page tokens, Google error
-envelopes. The fake serves the given entries in order, honours only the `timestamp>=` / `timestamp<`
-terms of the filter, and pages by `pageSize` (the page token is the offset). Every request body
-is recorded. Any request can be scripted to misbehave: 429 (with the RESOURCE_EXHAUSTED ErrorInfo
-body the real API sends), 500, 503, 403, 400, garbage JSON, a cut connection, a stall, an empty
-page, a page whose `nextPageToken` repeats the token asked for (`repeat`), a 307 redirect to
-`redirect_to` (`redirect`), a slow-loris body that drips one byte every `drip_s` seconds
-(`slowloris`), or headers that drip the same way and never end (`slowheaders`).
-`endless=True` makes every page full of fresh entries with a new token, forever.
+The pull's real `google.cloud.logging.Client` (REST, anonymous credentials) is pointed at it, so
+the tests exercise the real client and wire protocol: the client's JSON request bodies (POSTed to
+`/v2/entries:list?prettyPrint=false`), page tokens, Google error envelopes. The fake serves the
+given entries in order, honours only the `timestamp>=` / `timestamp<` terms of the filter, and
+pages by `pageSize` (the page token is the offset). Every request body is recorded, and its
+headers. Any request can be scripted to misbehave: 429 (with the RESOURCE_EXHAUSTED ErrorInfo body
+the real API sends), 500, 503, 403, 400, garbage JSON, a cut connection, a stall, an empty page, a
+page whose `nextPageToken` repeats the token asked for (`repeat`), a 307 redirect to `redirect_to`
+(`redirect`), a slow-loris body that drips one byte every `drip_s` seconds (`slowloris`), or
+headers that drip the same way and never end (`slowheaders`). `endless=True` makes every page full
+of fresh entries with a new token, forever.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class FakeLogging:
         self.errors = dict(_ERRORS)  # action → (HTTP code, status, message); tests may edit
         self.requests: list[dict] = []  # every request body, in order
         self.paths: list[str] = []
+        self.headers: list[dict[str, str]] = []  # every request's headers, names lower-cased
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -129,10 +131,11 @@ class FakeLogging:
 
     # -- request handling (called from handler threads) --
 
-    def answer(self, path: str, body: dict) -> tuple[str, object]:
+    def answer(self, path: str, body: dict, headers: dict[str, str]) -> tuple[str, object]:
         with self._lock:
             self.requests.append(body)
             self.paths.append(path)
+            self.headers.append(headers)
             action = self.script.get(len(self.requests))
         if urlsplit(path).path != "/v2/entries:list":
             return "error", (404, "NOT_FOUND", f"no such method {urlsplit(path).path}")
@@ -181,7 +184,8 @@ def _made_up(n: int) -> dict:
     """Entry number n of an endless log: distinct ids, one second apart."""
     seconds = 1_757_375_000 + n
     stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"insertId": f"endless-{n:08d}", "timestamp": stamp, "textPayload": f"line {n}"}
+    return {"insertId": f"endless-{n:08d}", "timestamp": stamp, "textPayload": f"line {n}",
+            "logName": "projects/endless/logs/run.googleapis.com%2Fstdout"}
 
 
 def _handler_for(fake: FakeLogging) -> type[BaseHTTPRequestHandler]:
@@ -196,7 +200,8 @@ def _handler_for(fake: FakeLogging) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw or b"{}")
             except ValueError:
                 body = {"_unparseable": raw.decode("utf-8", "replace")}
-            kind, payload = fake.answer(self.path, body)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            kind, payload = fake.answer(self.path, body, headers)
             if kind == "json":
                 self._send_json(*payload)
             elif kind == "error":

@@ -1,5 +1,5 @@
-"""`diagnose pull`: the filter compiler and the live pull, run with google-auth's real HTTP session
-and api_core's Retry over the real REST protocol against a fake Logging API on 127.0.0.1
+"""`diagnose pull`: the filter compiler and the live pull, run through the real
+`google.cloud.logging.Client` (REST) and api_core's Retry against a fake Logging API on 127.0.0.1
 (tests/fakelogging.py).
 
 Nothing else is ever contacted: the fixtures below remove credentials and point gcloud's config
@@ -226,6 +226,15 @@ def test_pull_follows_pages_and_sends_the_exact_filter(fake, entries):
     assert calls == [(5, 1), (10, 2), (15, 3), (16, 4)]
     assert stats.records_read == 16 and stats.by_source == {f"cloud-logging:{PROJECT}": 16}
     assert stats.unparsed_total == 0 and stats.warnings == []
+
+
+def test_pages_are_requested_by_the_google_cloud_logging_client(fake):
+    """The project's rule: the pull goes through google-cloud-logging, not a hand-made request."""
+    from google.cloud.logging import __version__ as client_version
+
+    pull(fake)
+    assert len(fake.headers) == 4
+    assert all(f"gccl/{client_version}" in h["x-goog-api-client"].split() for h in fake.headers)
 
 
 def test_pulled_records_equal_the_records_read_from_the_same_entries(fake, entries):
@@ -518,12 +527,29 @@ def test_unreadable_entries_are_counted_not_raised(entries):
     assert all(u.source == f"cloud-logging:{PROJECT}" for u in stats.unparsed)
 
 
+def test_entries_the_client_cannot_read_are_analysed_with_the_rest_of_their_page(entries):
+    """The client refuses an entry without logName or with a `+00:00` time stamp, and stops there."""
+    odd = [
+        entries[0],
+        {k: v for k, v in entries[1].items() if k != "logName"},
+        {**entries[2], "timestamp": entries[2]["timestamp"].replace("Z", "+00:00")},
+        entries[3],
+    ]
+    with FakeLogging(odd) as server:
+        records, stats, calls = pull(server, page_size=10)
+    source = f"cloud-logging:{PROJECT}"
+    assert records == [entry_to_record(e, source=source, line=0)[0] for e in odd]
+    assert stats.records_read == 4 and stats.unparsed_total == 0
+    assert calls == [(4, 1)] and len(server.requests) == 1
+
+
 def test_save_writes_api_shaped_json_lines_that_reread_to_the_same_records(fake, entries, tmp_path):
     out = tmp_path / "pull.jsonl"
     fake.fail("429", 2)
     records, _, _ = pull(fake, [], save_path=out)  # the retried page is not saved twice
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line) for line in lines] == entries  # no duplicate after the resume
+    # as the API sent them (receiveTimestamp too, which the client's entries drop), no duplicate
+    assert [json.loads(line) for line in lines] == entries
     reread = [
         entry_to_record(json.loads(line), source=str(out), line=i)[0] for i, line in enumerate(lines, 1)
     ]
