@@ -5,9 +5,10 @@ the tests exercise the real client and wire protocol: the client's JSON request 
 `/v2/entries:list?prettyPrint=false`), page tokens, Google error envelopes. The fake serves the
 given entries in order, honours only the `timestamp>=` / `timestamp<` terms of the filter, and
 pages by `pageSize` (the page token is the offset). Every request body is recorded, and its
-headers. Any request can be scripted to misbehave: 429 (with the RESOURCE_EXHAUSTED ErrorInfo body
-the real API sends), 500, 503, 403, 400, garbage JSON, a cut connection, a stall, an empty page, a
-page whose `nextPageToken` repeats the token asked for (`repeat`), a 307 redirect to `redirect_to`
+headers. Answers are gzipped when the request accepts it, as Google's are. Any request can be
+scripted to misbehave: 429 (with the RESOURCE_EXHAUSTED ErrorInfo body the real API sends), 500,
+503, 403, 400, garbage JSON, a cut connection, a stall, an empty page, a page whose
+`nextPageToken` repeats the token asked for (`repeat`), a 307 redirect to `redirect_to`
 (`redirect`), a slow-loris body that drips one byte every `drip_s` seconds (`slowloris`), or
 headers that drip the same way and never end (`slowheaders`). `endless=True` makes every page full
 of fresh entries with a new token, forever.
@@ -15,6 +16,7 @@ of fresh entries with a new token, forever.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import socket
@@ -228,9 +230,14 @@ def _handler_for(fake: FakeLogging) -> type[BaseHTTPRequestHandler]:
             self._send_raw(code, json.dumps(obj).encode("utf-8"))
 
         def _send_raw(self, code: int, data: bytes) -> None:
+            zipped = "gzip" in (self.headers.get("Accept-Encoding") or "")
+            if zipped:  # as Google's front ends do for the client's `Accept-Encoding: gzip`
+                data = gzip.compress(data)
             try:
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json; charset=UTF-8")
+                if zipped:
+                    self.send_header("Content-Encoding", "gzip")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
