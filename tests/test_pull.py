@@ -410,6 +410,19 @@ def test_headers_that_never_end_are_cut_at_the_request_deadline_too(fake, entrie
     assert ids(records) == [e["insertId"] for e in entries]
 
 
+def test_an_answer_larger_than_the_cap_once_unzipped_is_cut_and_retried(fake, monkeypatch):
+    from diagnose.sources import httpfetch
+
+    monkeypatch.setattr(httpfetch, "MAX_BODY_BYTES", 4000)  # a page of 5 entries: 4.8 kB, 1 kB gzipped
+    with pytest.raises(PullError) as err:
+        pull(fake, [], max_retries=1)
+    assert err.value.message == (
+        f"the Logging API at {fake.url} kept failing: the response was larger than 4,000 bytes "
+        "(after 1 retry)"
+    )
+    assert len(fake.requests) == 2
+
+
 def test_a_redirect_to_another_address_is_not_followed(entries):
     with FakeLogging(entries) as elsewhere, FakeLogging(entries, redirect_to=elsewhere.url) as home:
         home.fail("redirect", 1)

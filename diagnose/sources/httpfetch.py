@@ -127,7 +127,7 @@ def _read_body(response: Any, deadline: float) -> bytes:
             return b"".join(pieces)
         size += len(piece)
         if size > MAX_BODY_BYTES:
-            raise BadResponse(f"the response was larger than {MAX_BODY_BYTES >> 20} MiB")
+            raise BadResponse(f"the response was larger than {MAX_BODY_BYTES:,} bytes")
         pieces.append(piece)
 
 
