@@ -1,7 +1,8 @@
 """Pull log entries live from Google Cloud Logging (`entries.list`), page token by page token.
 
-The Google client libraries are imported lazily, inside functions: they cost ~0.5 s and
-hundreds of modules, which `diagnose --help` and file-only runs must not pay.
+The Google client libraries are imported lazily, inside functions: google-cloud-logging costs
+~0.6 s and hundreds of modules (grpc among them), which `diagnose --help` and file-only runs
+must not pay.
 
 Pages come through the real `google.cloud.logging.Client` and its public `list_entries`
 (REST, `_use_grpc=False`), one page per call (sources/logpages.py). The client's requests go
