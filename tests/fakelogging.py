@@ -7,7 +7,7 @@ given entries in order, honours only the `timestamp>=` / `timestamp<` terms of t
 pages by `pageSize` (the page token is the offset). Every request body is recorded, and its
 headers. Answers are gzipped when the request accepts it, as Google's are. Any request can be
 scripted to misbehave: 429 (with the RESOURCE_EXHAUSTED ErrorInfo body the real API sends), 500,
-503, 403, 400, garbage JSON, a cut connection, a stall, an empty page, a page whose
+503, 401, 403, 400, garbage JSON, a cut connection, a stall, an empty page, a page whose
 `nextPageToken` repeats the token asked for (`repeat`), a 307 redirect to `redirect_to`
 (`redirect`), a slow-loris body that drips one byte every `drip_s` seconds (`slowloris`), or
 headers that drip the same way and never end (`slowheaders`). `endless=True` makes every page full
@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 ACTIONS = (
-    "429", "500", "503", "403", "400", "garbage", "cut", "stall", "empty", "repeat", "redirect",
+    "429", "500", "503", "401", "403", "400", "garbage", "cut", "stall", "empty", "repeat", "redirect",
     "slowloris", "slowheaders",
 )
 MAX_BODY = 1 << 20  # a request body larger than this is refused (bounds the read)
@@ -58,6 +58,7 @@ QUOTA_429 = {
 _ERRORS = {
     "500": (500, "INTERNAL", "Internal error encountered."),
     "503": (503, "UNAVAILABLE", "The service is currently unavailable."),
+    "401": (401, "UNAUTHENTICATED", "Request had invalid authentication credentials."),
     "403": (403, "PERMISSION_DENIED", "Permission 'logging.logEntries.list' denied on resource."),
     "400": (
         400,

@@ -450,6 +450,17 @@ def test_permission_denied_names_the_role_and_project(fake):
     assert "roles/logging.viewer" in err.value.hint and len(fake.requests) == 1
 
 
+def test_a_401_from_a_custom_endpoint_is_one_line_not_a_traceback(fake):
+    fake.fail("401", 1)
+    with pytest.raises(PullError) as err:
+        pull(fake)
+    assert err.value.message == (
+        f"the Logging API at {fake.url} asked for credentials (HTTP 401); requests to a custom "
+        "endpoint are anonymous: Anonymous credentials cannot be refreshed."
+    )
+    assert ENDPOINT_ENV in err.value.hint and len(fake.requests) == 1
+
+
 def test_rejected_filter_shows_the_apis_message(fake):
     fake.fail("400", 1)
     with pytest.raises(PullError) as err:

@@ -239,7 +239,13 @@ def _fetch_page(pager: _Pager, policy: RetryPolicy, token: str | None) -> Page:
             "request carries the project and the filter",
             hint=f"check the endpoint ({ENDPOINT_ENV}) and any proxy in between",
         ) from exc
-    except auth_exceptions.RefreshError as exc:
+    except auth_exceptions.GoogleAuthError as exc:  # a failed refresh, after a 401 too
+        if base_url != DEFAULT_ENDPOINT:  # the test seam's anonymous credentials cannot refresh
+            raise PullError(
+                f"the Logging API at {base_url} asked for credentials (HTTP 401); requests to "
+                f"a custom endpoint are anonymous: {short(exc)}",
+                hint=f"point {ENDPOINT_ENV} at an endpoint that needs no credentials, or unset it",
+            ) from exc
         raise PullError(
             f"the Google Cloud credentials could not be refreshed: {short(exc)}", hint=LOGIN_HINT
         ) from exc
