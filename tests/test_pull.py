@@ -8,6 +8,7 @@ and HOME at empty temporary directories, and NO_GCE_CHECK stops the metadata-ser
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import socket
@@ -565,6 +566,42 @@ def test_entries_the_client_cannot_read_are_analysed_with_the_rest_of_their_page
     assert records == [entry_to_record(e, source=source, line=0)[0] for e in odd]
     assert stats.records_read == 4 and stats.unparsed_total == 0
     assert calls == [(4, 1)] and len(server.requests) == 1
+
+
+REAL_EXPORTS = Path(__file__).resolve().parents[1].parent / "shared" / "real" / "exports"
+
+
+def _real_entry_arrays() -> list[Path]:
+    """The real exports that are Cloud Logging LogEntry arrays, found by shape, not by name."""
+    found = []
+    for path in sorted(REAL_EXPORTS.rglob("*.json*")) if REAL_EXPORTS.is_dir() else []:
+        raw = path.read_bytes()
+        try:
+            data = json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)
+        except ValueError:
+            continue
+        if isinstance(data, list) and data and all(isinstance(e, dict) and "timestamp" in e for e in data):
+            found.append(path)
+    return found
+
+
+@pytest.mark.skipif(not REAL_EXPORTS.is_dir(), reason=f"real material not found at {REAL_EXPORTS}")
+def test_real_exports_pulled_through_the_client_give_the_records_the_file_gives():
+    """What the client's entries keep is all the analysis reads, on every real LogEntry export."""
+    paths = _real_entry_arrays()
+    assert len(paths) >= 3
+    for path in paths:
+        raw = path.read_bytes()
+        entries = json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)
+        with FakeLogging(entries) as server:
+            stats = ParseStats()
+            records = list(pull_records(
+                PROJECT, datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC),
+                filter_str="", stats=stats, endpoint=server.url,
+            ))
+        source = f"cloud-logging:{PROJECT}"
+        assert records == [entry_to_record(e, source=source, line=0)[0] for e in entries], path.name
+        assert stats.records_read == len(entries) and stats.unparsed_total == 0, path.name
 
 
 def test_save_writes_api_shaped_json_lines_that_reread_to_the_same_records(fake, entries, tmp_path):
