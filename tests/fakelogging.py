@@ -9,9 +9,9 @@ headers. Answers are gzipped when the request accepts it, as Google's are. Any r
 scripted to misbehave: 429 (with the RESOURCE_EXHAUSTED ErrorInfo body the real API sends), 500,
 503, 401, 403, 400, garbage JSON, a cut connection, a stall, an empty page, a page whose
 `nextPageToken` repeats the token asked for (`repeat`), a 307 redirect to `redirect_to`
-(`redirect`), a slow-loris body that drips one byte every `drip_s` seconds (`slowloris`), or
-headers that drip the same way and never end (`slowheaders`). `endless=True` makes every page full
-of fresh entries with a new token, forever.
+(`redirect`), a slow-loris body that drips one byte every `drip_s` seconds (`slowloris`), headers
+that drip the same way and never end (`slowheaders`), or any status and body (`odd`).
+`endless=True` makes every page full of fresh entries with a new token, forever.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 ACTIONS = (
     "429", "500", "503", "401", "403", "400", "garbage", "cut", "stall", "empty", "repeat", "redirect",
-    "slowloris", "slowheaders",
+    "slowloris", "slowheaders", "odd",
 )
 MAX_BODY = 1 << 20  # a request body larger than this is refused (bounds the read)
 _BOUND = re.compile(r'timestamp\s*(>=|<)\s*"([^"]+)"')
@@ -93,6 +93,7 @@ class FakeLogging:
         self.redirect_to = redirect_to
         self.script: dict[int, str] = {}  # 1-based request number → action
         self.errors = dict(_ERRORS)  # action → (HTTP code, status, message); tests may edit
+        self.odd: tuple[int, bytes] = (500, b"")  # what the `odd` action answers: status, body
         self.requests: list[dict] = []  # every request body, in order
         self.paths: list[str] = []
         self.headers: list[dict[str, str]] = []  # every request's headers, names lower-cased
@@ -148,6 +149,8 @@ class FakeLogging:
             return "json", (429, QUOTA_429)
         if action in ("garbage", "cut", "stall", "redirect", "slowheaders"):
             return action, None
+        if action == "odd":
+            return "raw", self.odd
         page = self._page(body, empty=action == "empty")
         if action == "repeat":
             page["nextPageToken"] = str(body.get("pageToken") or 0)
@@ -210,6 +213,8 @@ def _handler_for(fake: FakeLogging) -> type[BaseHTTPRequestHandler]:
             elif kind == "error":
                 code, status, message = payload
                 self._send_json(code, {"error": {"code": code, "message": message, "status": status}})
+            elif kind == "raw":
+                self._send_raw(*payload)
             elif kind == "garbage":
                 self._send_raw(200, b"<html><body>502 Bad Gateway</body></html>")
             elif kind == "cut":

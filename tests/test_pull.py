@@ -480,6 +480,27 @@ def test_server_text_in_an_error_is_one_clean_line(fake):
     assert err.value.message == "the Logging API rejected the filter: bad token here"
 
 
+@pytest.mark.parametrize(
+    ("status", "body", "shown"),
+    [
+        (502, b"<html><body>Bad Gateway</body></html>", "<html><body>Bad Gateway</body></html>"),
+        (500, b'{"error": "boom"}', '{"error": "boom"}'),
+        (500, b'"' + b"x" * 5000 + b'"', '"' + "x" * 299),  # the first 300 characters
+        (500, b'{"error": {"message": "odd details", "details": "not a list"}}', "odd details"),
+        (429, b'{"error": {"message": "slow down", "details": [{"@type": '
+              b'"type.googleapis.com/google.rpc.ErrorInfo", "reason": "R", "metadata": "m"}]}}',
+         "slow down"),
+    ],
+)
+def test_an_error_answer_of_any_shape_is_one_line_not_a_traceback(fake, status, body, shown):
+    fake.odd = (status, body)
+    fake.fail("odd", 1, 2)
+    with pytest.raises(PullError) as err:
+        pull(fake, [], max_retries=1)
+    assert err.value.message.endswith(f"HTTP {status} {shown} (after 1 retry)")
+    assert "\n" not in err.value.message and len(err.value.message) < 500
+
+
 def test_unreachable_endpoint_is_named():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

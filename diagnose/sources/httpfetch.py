@@ -10,13 +10,16 @@ wakes a read blocked in the status line or the headers), and the body is read in
 that check the deadline too; the answer handed back already holds its body, so the client's
 own read cannot block. Redirects are never followed: the request carries the project and the
 filter, and a 3xx pointing elsewhere (another host, or plain http) would hand them to whoever
-answers there. Error answers (4xx/5xx) are returned as they are: the client turns them into
-`google.api_core.exceptions` (429 → TooManyRequests, 503 → ServiceUnavailable, …).
+answers there. Error answers (4xx/5xx) are returned for the client to turn into
+`google.api_core.exceptions` (429 → TooManyRequests, 503 → ServiceUnavailable, …); api_core's
+builder assumes Google's error envelope and raises AttributeError on any other JSON, so an
+error body is first reduced to that envelope (`error_envelope`).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import socket
 import threading
 import time
@@ -85,7 +88,34 @@ class BoundedHttp:
             finally:
                 response.close()
             deadline.check(None)
+        if response.status_code >= 400:
+            body = error_envelope(response.status_code, body)
         return _loaded_class()(response, body)
+
+
+def error_envelope(status: int, body: bytes) -> bytes:
+    """`{"error": {...}}` with the shapes api_core reads, from whatever an error answer holds.
+
+    Google's own envelope keeps its message, status and well-formed details (the 429's ErrorInfo
+    names the quota); a proxy's HTML page or odd JSON becomes its first 300 characters.
+    """
+    try:
+        payload = json.loads(body) if body else None
+    except (ValueError, RecursionError):
+        payload = None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        text = body[:300].decode("utf-8", "replace").strip() or "no error details"
+        return json.dumps({"error": {"code": status, "message": text}}).encode("utf-8")
+    clean: dict[str, Any] = {"code": status, "message": str(error.get("message", "no error details"))}
+    if isinstance(error.get("status"), str):
+        clean["status"] = error["status"]
+    details = error.get("details")
+    if isinstance(details, list):
+        clean["details"] = [
+            d for d in details if isinstance(d, dict) and isinstance(d.get("metadata", {}), dict)
+        ]
+    return json.dumps({"error": clean}).encode("utf-8")
 
 
 @functools.cache

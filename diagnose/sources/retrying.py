@@ -157,7 +157,8 @@ def api_message(exc: Any) -> str:
 
 def quota_detail(exc: Any) -> str:
     reason = getattr(exc, "reason", None)
-    meta = getattr(exc, "metadata", None) or {}
+    meta = getattr(exc, "metadata", None)
+    meta = meta if isinstance(meta, dict) else {}
     limit, value = meta.get("quota_limit"), meta.get("quota_limit_value")
     quota = f", {limit}={value}" if limit and value else ""
     return f"rate limited ({reason}{quota})" if reason else ""
