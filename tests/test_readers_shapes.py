@@ -302,3 +302,15 @@ def test_an_array_of_pages_of_entries_is_read_entry_by_entry(tmp_path):
     path.write_text(json.dumps([page, page[:2]]))
     records, stats = read(str(path))
     assert stats.records_read == 5 and stats.duplicates == 2 and stats.unparsed_total == 0
+
+
+def test_a_scripts_own_dump_with_a_payload_key_reads_the_payload(tmp_path):
+    path = tmp_path / "dump.jsonl"
+    path.write_text(
+        json.dumps({"timestamp": "2025-09-15 20:03:08+00:00", "severity": "ERROR",
+                    "payload": {"message": "Worker failed to boot.", "logger": "gunicorn"}}) + "\n"
+        + json.dumps({"timestamp": "2025-09-15 20:03:09+00:00", "severity": "WARNING",
+                      "payload": "Container called exit(3)."}) + "\n")
+    records, _ = read(str(path))
+    assert [(r.text, r.fields.get("logger")) for r in records] == [
+        ("Worker failed to boot.", "gunicorn"), ("Container called exit(3).", None)]

@@ -79,6 +79,11 @@ def entry_to_record(
     else:  # Cloud Run structured stdout line, or any app JSON line
         payload = obj
         text = _payload_message(obj)
+        inner = obj.get("payload")  # a script's own dump of a client entry: {timestamp, payload}
+        if not text and isinstance(inner, str):
+            text = inner
+        elif not text and isinstance(inner, dict):
+            text, payload = _payload_message(inner), inner
         stamp = obj.get("timestamp") or obj.get("time") or obj.get("ts")
         if stamp is None and "timestampSeconds" in obj:
             stamp = {"seconds": obj["timestampSeconds"], "nanos": obj.get("timestampNanos", 0)}
@@ -87,7 +92,7 @@ def entry_to_record(
             keys = ", ".join(str(k)[:30] for k in list(obj)[:6])
             raise EntryError(f"not a log entry: a JSON object without message, time or severity "
                              f"(keys: {keys or 'none'})")
-        fields = _payload_fields(obj)
+        fields = _payload_fields(payload)
         insert_id = obj.get("logging.googleapis.com/insertId")
     ts, naive = (None, False)
     if stamp is not None:
