@@ -4,13 +4,14 @@ For each reader a valid seed in its shape is mutated (bytes flipped, cut, splice
 line ends changed, hostile values inserted), then analyzed. The properties are what a user relies
 on: no traceback, an exit code in {0, 1, 3}, and accounting that adds up (analyze_json checks
 all three). Examples are few, small and derandomized, so the module stays within seconds; longer
-runs: raise max_examples with HYPOTHESIS_PROFILE or run the functions from a script.
+runs: READERS_FUZZ_EXAMPLES=500 .venv/bin/python -m pytest tests/test_readers_fuzz.py
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_hardening import analyze_json
 
-FUZZ = settings(max_examples=12, deadline=None, derandomize=True,
+EXAMPLES = int(os.environ.get("READERS_FUZZ_EXAMPLES", "12"))  # more for a long run, by hand
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
