@@ -314,3 +314,16 @@ def test_a_scripts_own_dump_with_a_payload_key_reads_the_payload(tmp_path):
     records, _ = read(str(path))
     assert [(r.text, r.fields.get("logger")) for r in records] == [
         ("Worker failed to boot.", "gunicorn"), ("Container called exit(3).", None)]
+
+
+def test_structured_lines_with_special_or_tracing_fields_keep_their_message(tmp_path):
+    path = tmp_path / "stdout.jsonl"
+    path.write_text(
+        json.dumps({"message": "WebSocket error: boom", "severity": "ERROR",
+                    "span_id": "abc", "trace_id": "def"}) + "\n"
+        + json.dumps({"message": "GET /ws upgrade refused", "severity": "WARNING",
+                      "httpRequest": {"requestMethod": "GET", "requestUrl": "https://x/ws",
+                                      "status": 403}}) + "\n")
+    records, _ = read(str(path))
+    assert [r.text for r in records] == ["WebSocket error: boom", "GET /ws upgrade refused"]
+    assert records[1].fields["http_status"] == "403"

@@ -17,6 +17,8 @@ from .textclean import clean, split_head
 # Keys that mark a dict as a LogEntry rather than an application's own JSON line (the API's
 # camelCase, and the snake_case of the Python client's LogEntry objects written out as dicts).
 _ENTRY_KEYS = ("textPayload", "jsonPayload", "protoPayload", "httpRequest", "insertId", "logName")
+_SNAKE_ENTRY_KEYS = ("text_payload", "json_payload", "proto_payload", "http_request", "insert_id",
+                     "log_name")  # not span_id & co: OpenTelemetry app lines carry those
 _SNAKE_KEYS = {
     "text_payload": "textPayload", "json_payload": "jsonPayload", "proto_payload": "protoPayload",
     "http_request": "httpRequest", "insert_id": "insertId", "log_name": "logName",
@@ -37,7 +39,7 @@ class EntryError(ValueError):
 
 
 def is_log_entry(obj: dict) -> bool:
-    return any(k in obj for k in _ENTRY_KEYS) or any(k in obj for k in _SNAKE_KEYS)
+    return any(k in obj for k in _ENTRY_KEYS) or any(k in obj for k in _SNAKE_ENTRY_KEYS)
 
 
 def camel_entry(obj: dict) -> dict:
@@ -47,7 +49,7 @@ def camel_entry(obj: dict) -> dict:
     dump of every field) are dropped: `"textPayload": null` is no text. A camelCase entry
     without nulls comes back unchanged (no copy).
     """
-    snake = any(k in obj for k in _SNAKE_KEYS) or "payload" in obj
+    snake = any(k in obj for k in _SNAKE_ENTRY_KEYS) or "payload" in obj
     if not snake and None not in obj.values():
         return obj
     out = {_SNAKE_KEYS.get(k, k): v for k, v in obj.items() if v is not None}
@@ -130,6 +132,9 @@ def _entry_text(obj: dict) -> tuple[str, dict | None]:
     proto = obj.get("protoPayload")
     if isinstance(proto, dict):
         return _audit_text(proto), None
+    message = _payload_message(obj)
+    if message:  # Cloud Run structured stdout with special fields (httpRequest…) beside it
+        return message, obj
     req = obj.get("httpRequest")
     if isinstance(req, dict):
         parts = [req.get("requestMethod"), req.get("requestUrl"), req.get("status")]
