@@ -327,3 +327,20 @@ def test_structured_lines_with_special_or_tracing_fields_keep_their_message(tmp_
     records, _ = read(str(path))
     assert [r.text for r in records] == ["WebSocket error: boom", "GET /ws upgrade refused"]
     assert records[1].fields["http_status"] == "403"
+
+
+def test_gcloud_table_with_projected_columns_reads_them_as_fields():
+    records, stats = read("gcloud_table_columns.txt")
+    assert stats.records_read == 3
+    assert [(r.severity, r.fields.get("revision"), r.insert_id) for r in records] == [
+        ("WARNING", "netra-backend-staging-00042-abc", "68b4e1c0000729a1"),
+        ("ERROR", "netra-backend-staging-00042-abc", "68b4e1c0000729a2"),
+        ("ERROR", "netra-backend-staging-00042-abc", "68b4e1c0000729a3"),
+    ]
+    assert records[0].text == "Container called exit(1)."
+    assert records[1].text.split("\n") == [
+        "Traceback (most recent call last):",
+        '  File "/app/netra_backend/app/main.py", line 3, in <module>',
+        "ModuleNotFoundError: No module named 'netra_backend.app.services.monitoring'",
+    ]
+    assert records[2].text == ""
