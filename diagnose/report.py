@@ -141,6 +141,8 @@ class Report:
                 top = self.symptoms[0]
                 more = len(self.symptoms) - 1
                 tail = f" (+{more} more)" if more else ""
+                if top.scope != "connection":
+                    return f"No root cause in these logs: {top.title}{tail}."
                 return (
                     f"No root cause in these logs: {top.title} — "
                     f"{len(top.connections)} connection(s){tail}."
