@@ -16,15 +16,19 @@ in `overflow`, never silently dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
-from .masking import clean, mask
+from .masking import clean
+from .mining.regroup import align, regroup
+from .mining.tokens import mask_for_mining
 from .model import SEVERITY_RANK
 from .rulepack.matching import severity_rank
 
 WILDCARD = "<*>"
 _WARNING = SEVERITY_RANK["WARNING"]
 _LITERAL_NEWLINE = "\\n"  # JSON-shape messages carry escaped newlines
+_CAPS = re.compile(r"[A-Z][A-Z0-9_]+")  # HTTPS, SOCKS5, GET: a capitalised word names a kind
 
 
 @dataclass(slots=True, frozen=True)
@@ -132,10 +136,23 @@ class _Stats:
 class _Cluster:
     tokens: list[str]
     stats: _Stats
+    problem: bool = False  # WARNING or worse: mined apart from the routine lines
 
     def similarity(self, tokens: list[str]) -> tuple[float, int]:
-        same = sum(1 for a, b in zip(self.tokens, tokens, strict=True) if a == b != WILDCARD)
-        return same / len(tokens), self.tokens.count(WILDCARD)
+        """Share of the words that agree; slots where both sides hold a value are not words."""
+        same = values = 0
+        for a, b in zip(self.tokens, tokens, strict=True):
+            if a == WILDCARD or (_holds_value(a) and _holds_value(b)):
+                values += 1
+            elif a == b:
+                same += 1
+            elif _CAPS.fullmatch(a) and _CAPS.fullmatch(b):
+                return 0.0, 0  # HTTPS vs SOCKS5, GET vs POST: capitals name a kind, not a value
+        last, new_last = self.tokens[-1], tokens[-1]
+        if last != new_last and _word(last) and _word(new_last):
+            return 0.0, 0  # `… initialization.` vs `… finalization.`: the last word is the outcome
+        words = len(tokens) - values
+        return (same / words if words else 1.0), self.tokens.count(WILDCARD)
 
     def merge(self, tokens: list[str], stats: _Stats) -> None:
         self.tokens = [a if a == b else WILDCARD for a, b in zip(self.tokens, tokens, strict=True)]
@@ -165,15 +182,16 @@ class TemplateMiner:
         max_templates: int = 5000,
         max_distinct: int = 20000,
         max_line_chars: int = 512,
-        similarity: float = 0.5,
-        depth: int = 4,
+        similarity: float = 0.7,
+        prefix_tokens: int = 2,
         max_children: int = 100,
+        track: bool = False,
     ) -> None:
         self.max_templates = max_templates
         self.max_distinct = max_distinct
         self.max_line_chars = max_line_chars
         self.similarity = similarity
-        self.prefix_depth = max(0, depth - 2)
+        self.prefix_depth = max(0, prefix_tokens)
         self.max_children = max_children
         self.lines = 0  # every add() call
         self.blank = 0  # lines with no text after cleaning
@@ -183,6 +201,9 @@ class TemplateMiner:
         self._pending: dict[tuple[bool, str], _Stats] = {}
         self._roots: dict[tuple[bool, int], _Node] = {}
         self._clusters: list[_Cluster] = []
+        # track=True (benchmarks, tests): remember each line's key to say which template it joined
+        self._tracked: list[tuple[tuple[bool, str] | None, str]] | None = [] if track else None
+        self._placed: dict[tuple[bool, str], _Cluster | None] = {}
 
     def add(self, text: str, severity: str | None, provenance: str) -> None:
         """Count one residue line. Only its first line is mined (a folded traceback is noise)."""
@@ -191,12 +212,16 @@ class TemplateMiner:
         if len(line) > self.max_line_chars:
             line = line[: self.max_line_chars]
             self.truncated += 1
-        masked = mask(line)  # whitespace-normalized: tokens joined by one space
+        masked = mask_for_mining(line)  # whitespace-normalized: tokens joined by one space
         if not masked:
             self.blank += 1
+            if self._tracked is not None:
+                self._tracked.append((None, provenance))
             return
         rank = severity_rank(severity)
         key = (rank >= _WARNING, masked)
+        if self._tracked is not None:
+            self._tracked.append((key, provenance))
         seq, self._seq = self._seq, self._seq + 1
         stats = self._pending.get(key)
         if stats is not None:
@@ -208,8 +233,8 @@ class TemplateMiner:
 
     def templates(self) -> list[Template]:
         """All templates: WARNING and above first (by rank), then by count, then by text."""
-        self._flush()
-        return sorted((c.to_template() for c in self._clusters), key=_template_order)
+        joined, _ = self._joined()
+        return sorted((c.to_template() for c in joined), key=_template_order)
 
     def result(self, top: int = 20) -> PatternsResult:
         """The report section: totals plus the templates, showing the first `top`."""
@@ -218,12 +243,60 @@ class TemplateMiner:
             truncated=self.truncated, blank=self.blank, top=top,
         )
 
+    def line_templates(self) -> tuple[list[int], list[str]]:
+        """For each line added (track=True only): its template's number and text; -1 and ""
+        for a blank line or one left out by the template cap."""
+        if self._tracked is None:
+            raise ValueError("line_templates() needs TemplateMiner(track=True)")
+        joined, owner = self._joined()
+        number = {id(c): i for i, c in enumerate(self._clusters)}
+        groups, texts = [], []
+        for key, _ in self._tracked:
+            cluster = self._placed.get(key) if key is not None else None
+            if cluster is None:
+                groups.append(-1)
+                texts.append("")
+                continue
+            head = owner[number[id(cluster)]]
+            groups.append(head)
+            texts.append(" ".join(joined[head].tokens))
+        return groups, texts
+
+    def _joined(self) -> tuple[list[_Cluster], list[int]]:
+        """Tree clusters with the same wording joined across lengths (mining/regroup.py).
+
+        Returns the joined clusters (copies: the tree keeps growing its own) and, for each tree
+        cluster, the index of the joined cluster it belongs to (positions follow the tree order).
+        """
+        self._flush()
+        owner = regroup([(c.problem, c.tokens) for c in self._clusters])
+        heads: dict[int, _Cluster] = {}
+        for index, cluster in enumerate(self._clusters):
+            head = owner[index]
+            if head not in heads:
+                heads[head] = _Cluster(list(cluster.tokens), replace(cluster.stats), cluster.problem)
+            elif head != index:
+                joined = heads[head]
+                joined.tokens = align(joined.tokens, cluster.tokens)
+                joined.stats.absorb(cluster.stats)
+        order = sorted(heads)
+        position = {head: i for i, head in enumerate(order)}
+        return [heads[h] for h in order], [position[owner[i]] for i in range(len(self._clusters))]
+
+    def provenances(self) -> list[str]:
+        """The provenance of each line added, in input order (track=True only)."""
+        if self._tracked is None:
+            raise ValueError("provenances() needs TemplateMiner(track=True)")
+        return [provenance for _, provenance in self._tracked]
+
     def _flush(self) -> None:
-        for (problem, masked), stats in sorted(self._pending.items()):
-            self._insert(problem, masked.split(" "), stats)
+        for key, stats in sorted(self._pending.items()):
+            placed = self._insert(key[0], key[1].split(" "), stats)
+            if self._tracked is not None:
+                self._placed[key] = placed
         self._pending.clear()
 
-    def _insert(self, problem: bool, tokens: list[str], stats: _Stats) -> None:
+    def _insert(self, problem: bool, tokens: list[str], stats: _Stats) -> _Cluster | None:
         leaf = self._leaf(problem, tokens)
         best: _Cluster | None = None
         best_score = (-1.0, -1)
@@ -233,12 +306,14 @@ class TemplateMiner:
                 best, best_score = cluster, score
         if best is not None and best_score[0] >= self.similarity:
             best.merge(tokens, stats)
-        elif len(self._clusters) < self.max_templates:
-            cluster = _Cluster(list(tokens), stats)
+            return best
+        if len(self._clusters) < self.max_templates:
+            cluster = _Cluster(list(tokens), stats, problem)
             leaf.clusters.append(cluster)
             self._clusters.append(cluster)
-        else:
-            self.overflow += stats.count
+            return cluster
+        self.overflow += stats.count
+        return None
 
     def _leaf(self, problem: bool, tokens: list[str]) -> _Node:
         node = self._roots.setdefault((problem, len(tokens)), _Node())
@@ -247,9 +322,23 @@ class TemplateMiner:
                 node = node.children[token]
                 continue
             full = len(node.children) >= self.max_children
-            key = WILDCARD if full or any(ch.isdigit() for ch in token) else token
+            key = WILDCARD if full or _variable(token) else token
             node = node.children.setdefault(key, _Node())
         return node
+
+
+def _word(token: str) -> bool:
+    """A plain word closing a sentence (`initialization.`): part of the wording, not a value."""
+    return token.endswith(".") and token[:-1].isalpha()
+
+
+def _holds_value(token: str) -> bool:
+    return "<" in token and ">" in token
+
+
+def _variable(token: str) -> bool:
+    """A token that is (or holds) a value rather than a word: it goes to the wildcard branch."""
+    return "<" in token or any(ch.isdigit() for ch in token)
 
 
 def _first_line(text: str) -> str:

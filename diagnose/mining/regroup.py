@@ -1,0 +1,109 @@
+"""Join templates of different lengths that say the same thing with an optional value.
+
+The prefix tree only compares lines with the same number of tokens, so `close, 0 bytes sent,
+lifetime 00:01` and `close, 1190 bytes (1.16 KB) sent, lifetime <1 sec` can never meet there.
+After the tree, templates whose constant words (the words that are not values, and not inside a
+parenthesised value such as `(1.16 KB)`) mostly agree in order are joined: the longest common
+subsequence must cover `min_share` of the longer list of words. The joined template keeps the
+tokens both agree on and writes `<*>` for each gap.
+
+Bounded: templates are compared only inside a bucket that shares the first two words, and a
+bucket compares at most `max_bucket` templates (the rest stay as they are).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+WILDCARD = "<*>"
+MIN_WORDS = 3  # too few words to say two templates are the same sentence
+MAX_GROUP_TOKENS = 3  # a parenthesised annotation spans at most this many tokens
+
+
+def constant_words(tokens: Sequence[str]) -> list[str]:
+    """The template's wording: tokens without values, annotations `(<NUM> KB)` left out."""
+    words: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.startswith("(") and not token.endswith(")"):
+            end = next((j for j in range(i + 1, min(len(tokens), i + MAX_GROUP_TOKENS))
+                        if tokens[j].endswith(")")), None)
+            if end is not None and any(_holds_value(t) for t in tokens[i:end + 1]):
+                i = end + 1
+                continue
+        if not _holds_value(token):
+            words.append(token)
+        i += 1
+    return words
+
+
+def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
+    """Longest common subsequence length (row-by-row dynamic programme)."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = [0] * (len(b) + 1)
+    for x in a:
+        current = [0]
+        for j, y in enumerate(b):
+            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
+
+
+def align(a: Sequence[str], b: Sequence[str]) -> list[str]:
+    """The tokens `a` and `b` share in order, with one `<*>` for every gap on either side."""
+    n, m = len(a), len(b)
+    table = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            table[i][j] = (table[i + 1][j + 1] + 1 if a[i] == b[j]
+                           else max(table[i + 1][j], table[i][j + 1]))
+    out: list[str] = []
+    i = j = 0
+    gap = False
+    while i < n and j < m:
+        if a[i] == b[j]:
+            if gap:
+                out.append(WILDCARD)
+                gap = False
+            out.append(a[i])
+            i, j = i + 1, j + 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i, gap = i + 1, True
+        else:
+            j, gap = j + 1, True
+    if gap or i < n or j < m:
+        out.append(WILDCARD)
+    return [t for k, t in enumerate(out) if not (t == WILDCARD and k and out[k - 1] == WILDCARD)]
+
+
+def regroup(
+    templates: Sequence[tuple[bool, list[str]]], *, min_share: float = 0.8, max_bucket: int = 200
+) -> list[int]:
+    """For each (partition, tokens) template, the index of the template it joins (itself if none).
+
+    Templates are visited in the given order, so the result is as deterministic as that order.
+    """
+    owner = list(range(len(templates)))
+    heads: dict[tuple, list[tuple[int, list[str]]]] = {}
+    for index, (partition, tokens) in enumerate(templates):
+        words = constant_words(tokens)
+        if len(words) < MIN_WORDS:
+            continue
+        bucket = heads.setdefault((partition, words[0], words[1]), [])
+        for head, head_words in bucket:
+            if len(head_words) == len(words) and len(templates[head][1]) == len(tokens):
+                continue  # same length: the tree already decided these differ
+            longer = max(len(head_words), len(words))
+            if lcs_length(head_words, words) >= min_share * longer:
+                owner[index] = head
+                break
+        else:
+            if len(bucket) < max_bucket:
+                bucket.append((index, words))
+    return owner
+
+
+def _holds_value(token: str) -> bool:
+    return token == WILDCARD or ("<" in token and ">" in token)
