@@ -142,7 +142,7 @@ class _Cluster:
         """Share of the words that agree; slots where both sides hold a value are not words."""
         same = values = 0
         for a, b in zip(self.tokens, tokens, strict=True):
-            if a == WILDCARD or (_holds_value(a) and _holds_value(b)):
+            if a == WILDCARD or _same_slot(a, b):
                 values += 1
             elif a == b:
                 same += 1
@@ -155,7 +155,7 @@ class _Cluster:
         return (same / words if words else 1.0), self.tokens.count(WILDCARD)
 
     def merge(self, tokens: list[str], stats: _Stats) -> None:
-        self.tokens = [a if a == b else WILDCARD for a, b in zip(self.tokens, tokens, strict=True)]
+        self.tokens = [_generalise(a, b) for a, b in zip(self.tokens, tokens, strict=True)]
         self.stats.absorb(stats)
 
     def to_template(self) -> Template:
@@ -334,6 +334,24 @@ def _word(token: str) -> bool:
 
 def _holds_value(token: str) -> bool:
     return "<" in token and ">" in token
+
+
+def _value_key(token: str) -> str | None:
+    """What a value-holding token says before its first value: `rhost=` of `rhost=<IP>`."""
+    return token[: token.index("<")] if _holds_value(token) else None
+
+
+def _same_slot(a: str, b: str) -> bool:
+    """Two values in one slot (`<HEX>`/`<NUM>`, `rhost=<IP>`/`rhost=<*>`), not two words."""
+    key = _value_key(a)
+    return key is not None and key == _value_key(b)
+
+
+def _generalise(a: str, b: str) -> str:
+    if a == b:
+        return a
+    key = _value_key(a)
+    return key + WILDCARD if key and key == _value_key(b) else WILDCARD
 
 
 def _variable(token: str) -> bool:

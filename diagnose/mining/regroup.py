@@ -95,6 +95,8 @@ def regroup(
         for head, head_words in bucket:
             if len(head_words) == len(words) and len(templates[head][1]) == len(tokens):
                 continue  # same length: the tree already decided these differ
+            if _adds_a_field(templates[head][1], tokens):
+                continue
             longer = max(len(head_words), len(words))
             if lcs_length(head_words, words) >= min_share * longer:
                 owner[index] = head
@@ -103,6 +105,19 @@ def regroup(
             if len(bucket) < max_bucket:
                 bucket.append((index, words))
     return owner
+
+
+def _adds_a_field(a: Sequence[str], b: Sequence[str]) -> bool:
+    """One template is the other plus trailing `key=value` fields: a different field set."""
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    if not all(_slot(x) == _slot(y) for x, y in zip(short, long, strict=False)):
+        return False
+    return any("=" in token for token in long[len(short):])
+
+
+def _slot(token: str) -> str:
+    """A token as a slot: a value-holding token is its key (`rhost=`), a word is itself."""
+    return token[: token.index("<")] + WILDCARD if _holds_value(token) and "<" in token else token
 
 
 def _holds_value(token: str) -> bool:
