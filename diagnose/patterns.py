@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from .masking import clean
+from .mining.header import strip_header
 from .mining.regroup import align, regroup
 from .mining.tokens import mask_for_mining
 from .model import SEVERITY_RANK
@@ -208,7 +209,7 @@ class TemplateMiner:
     def add(self, text: str, severity: str | None, provenance: str) -> None:
         """Count one residue line. Only its first line is mined (a folded traceback is noise)."""
         self.lines += 1
-        line = clean(_first_line(text)).strip()
+        line = strip_header(clean(_first_line(text)).strip())
         if len(line) > self.max_line_chars:
             line = line[: self.max_line_chars]
             self.truncated += 1
