@@ -108,9 +108,26 @@ def run_drain3(lines: Sequence[str]) -> tuple[list[object], list[str], float]:
     return ids, [by_id[i] for i in ids], seconds
 
 
+TEXT_SNIFF = False  # --text-sniff: stand-in for the sniff fix (a `[`-led text file is text)
+
+
+def _text_aware_sniff(original):
+    from diagnose.sources.sniff import Format
+
+    def sniff(prefix: bytes):
+        found = original(prefix)
+        body = prefix.lstrip(b"\xef\xbb\xbf \t\r\n")
+        if found is Format.JSON_ARRAY and body[1:].lstrip()[:1] not in (b"{", b"]", b""):
+            return Format.TEXT
+        return found
+
+    return sniff
+
+
 def run_cli(log: Path) -> tuple[list[object], list[str], float]:
     """The real `diagnose patterns` pipeline on the raw file; lines it did not mine stay alone."""
     import diagnose.pipeline as pipeline
+    import diagnose.sources.reader as reader
     from diagnose.pipeline import AnalyzeOptions, analyze
     from diagnose.rulepack import load_rule_packs
 
@@ -121,12 +138,16 @@ def run_cli(log: Path) -> tuple[list[object], list[str], float]:
         return made[-1]
 
     original, pipeline.TemplateMiner = pipeline.TemplateMiner, tracked
+    original_sniff = reader.sniff
+    if TEXT_SNIFF:
+        reader.sniff = _text_aware_sniff(original_sniff)
     try:
         started = time.perf_counter()
         analyze([str(log)], load_rule_packs([]), AnalyzeOptions(mine_patterns=True))
         seconds = time.perf_counter() - started
     finally:
         pipeline.TemplateMiner = original
+        reader.sniff = original_sniff
     groups, templates = made[0].line_templates()
     total = sum(1 for _ in log.open(encoding="utf-8", errors="replace"))
     by_line: dict[int, tuple[object, str]] = {}
@@ -142,10 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--input", choices=("content", "raw", "cli"), default="content")
     ap.add_argument("--drain3", action="store_true", help="also run drain3 (pip install drain3)")
+    ap.add_argument("--text-sniff", action="store_true",
+                    help="with --input cli: read a text file starting with `[` as text (the "
+                         "sniff fix of issue 12, until it is merged)")
     ap.add_argument("--show", metavar="SYSTEM", help="print the wrong groups of one system")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="try a non-default TemplateMiner setting (exploration only)")
     args = ap.parse_args(argv)
+    global TEXT_SNIFF
+    TEXT_SNIFF = args.text_sniff
     for item in args.set:
         name, value = item.split("=", 1)
         SETTINGS[name] = float(value) if "." in value else int(value)

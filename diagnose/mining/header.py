@@ -118,8 +118,11 @@ def _header_remnant(tokens: list[str]) -> bool:
     first = tokens[0].strip(",")
     if (not first or first in _SEPARATORS) and len(tokens) > 1:
         return _is_level(tokens[1])
-    return (first.startswith("[") and first.endswith("]") and len(tokens) > 1
-            and _is_logger(tokens[1]) and "." in tokens[1])
+    if not first.startswith("["):
+        return False
+    close = next((k for k in range(min(len(tokens), 8)) if tokens[k].endswith("]")), None)
+    return (close is not None and close + 1 < len(tokens) and _is_logger(tokens[close + 1])
+            and "." in tokens[close + 1])
 
 
 def _fields_end(tokens: list[str], start: int) -> int:
