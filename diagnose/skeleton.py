@@ -10,6 +10,7 @@ not to match. It respects the loader's limits (regex length, prefilter length, s
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .masking import PLACEHOLDER_PATTERNS, clean
 from .patterns import Template
@@ -195,7 +196,7 @@ def _toml_str(text: str) -> str:
             out.append("\\" + ch)
         elif ch == "\t":
             out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+        elif _hidden(ch):
             out.append(f"\\u{ord(ch):04x}")
         else:
             out.append(ch)
@@ -204,14 +205,23 @@ def _toml_str(text: str) -> str:
 
 def _toml_regex(regex: str) -> str:
     """Literal `'''…'''` keeps a regex readable; fall back to a basic string when it cannot."""
-    unsafe = "'''" in regex or regex.endswith("'") or any(
-        ord(ch) < 0x20 or ord(ch) == 0x7F for ch in regex
-    )
+    unsafe = "'''" in regex or regex.endswith("'") or any(_hidden(ch) for ch in regex)
     return _toml_str(regex) if unsafe else f"'''{regex}'''"
 
 
 def _comment(text: str) -> str:
-    return _shorten(clean(text).replace("\n", " "), 200)
+    """Comment text: no escapes exist there, so hidden characters are written as `\\uXXXX`."""
+    flat = clean(text).replace("\n", " ")
+    return _shorten("".join(f"\\u{ord(ch):04x}" if _hidden(ch) else ch for ch in flat), 200)
+
+
+def _hidden(ch: str) -> bool:
+    """Controls (C0, DEL, C1), bidi and zero-width format characters, line/paragraph separators:
+    raw in the TOML they would hide or reorder what a reviewer reads (issue 12)."""
+    code = ord(ch)
+    if code < 0x20 or 0x7F <= code <= 0x9F:
+        return True
+    return code > 0x9F and unicodedata.category(ch) in ("Cf", "Zl", "Zp")
 
 
 def _shorten(text: str, limit: int) -> str:
