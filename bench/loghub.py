@@ -166,12 +166,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--text-sniff", action="store_true",
                     help="with --input cli: read a text file starting with `[` as text (the "
                          "sniff fix of issue 12, until it is merged)")
+    ap.add_argument("--write-slice", type=Path, metavar="CSV",
+                    help="write the small labelled slice the tests use, then stop")
     ap.add_argument("--show", metavar="SYSTEM", help="print the wrong groups of one system")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="try a non-default TemplateMiner setting (exploration only)")
     args = ap.parse_args(argv)
     global TEXT_SNIFF
     TEXT_SNIFF = args.text_sniff
+    if args.write_slice:
+        write_slice(args.data, args.write_slice)
+        return 0
     for item in args.set:
         name, value = item.split("=", 1)
         SETTINGS[name] = float(value) if "." in value else int(value)
@@ -220,6 +225,34 @@ def main(argv: list[str] | None = None) -> int:
         lines, seconds = speed[name]
         print(f"{name}: {lines} lines in {seconds:.2f} s = {lines / seconds:,.0f} lines/s")
     return 0
+
+
+def write_slice(data: Path, out: Path, *, frequent: int = 6, each: int = 3, rare: int = 4) -> None:
+    """The small labelled slice the test suite pins GA on (tests/data/patterns/loghub-slice.csv).
+
+    Per system, in file order: `each` lines of each of the `frequent` most common templates and
+    one line of each of `rare` one-off templates, raw line and content and EventId, so grouping
+    has real same-template pairs and near misses to get right.
+    """
+    rows = []
+    for structured in sorted(data.glob("*_2k.log_structured.csv")):
+        system = structured.name.removesuffix("_2k.log_structured.csv")
+        contents, truth, _ = load(structured)
+        raw = (data / f"{system}_2k.log").read_text(encoding="utf-8", errors="replace").splitlines()
+        counts = Counter(truth)
+        common = [e for e, _ in counts.most_common(frequent)]
+        ones = sorted(e for e, n in counts.items() if n == 1)[:rare]
+        taken: Counter = Counter()
+        for i, event in enumerate(truth):
+            limit = each if event in common else 1 if event in ones else 0
+            if taken[event] < limit:
+                taken[event] += 1
+                rows.append((system, event, contents[i], raw[i]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["System", "EventId", "Content", "Raw"])
+        writer.writerows(rows)
 
 
 def show_errors(contents, truth, groups, templates, limit: int = 25) -> None:

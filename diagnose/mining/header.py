@@ -127,7 +127,7 @@ def _header_remnant(tokens: list[str]) -> bool:
 
 def _fields_end(tokens: list[str], start: int) -> int:
     """Extend the header from `start` through every field found within the next WINDOW tokens."""
-    end = start
+    end, level_seen = start, False
     while end < len(tokens):
         found = None
         j = end
@@ -139,6 +139,12 @@ def _fields_end(tokens: list[str], start: int) -> int:
                 if close is not None:
                     found = close
                     break
+            if _is_level(token.strip(",[]<>:")):
+                if level_seen:  # a header has one level: `… INFO parity error …` is the message
+                    return end
+                level_seen = True
+                found = j
+                break
             if _is_field(token, first=j == end):
                 found = j
                 if _is_logger(token):
@@ -155,7 +161,7 @@ def _is_field(token: str, *, first: bool) -> bool:
     word = token.strip(",")
     if word in _SEPARATORS or not word:
         return True
-    if (first and word.isdigit()) or _is_level(word.strip("[]<>:")):
+    if first and word.isdigit():
         return True
     stamp = word.strip("[](),")
     if not stamp.isdigit() and _is_time(stamp):  # the time after a host: `dn228 Nov 9 12:01:01`
