@@ -13,11 +13,13 @@ bucket compares at most `max_bucket` templates (the rest stay as they are).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 WILDCARD = "<*>"
 MIN_WORDS = 3  # too few words to say two templates are the same sentence
 MAX_GROUP_TOKENS = 3  # a parenthesised annotation spans at most this many tokens
+MAX_WORDS = 48  # words compared per template: bounds the LCS at 48 x 48 steps
 
 
 def constant_words(tokens: Sequence[str]) -> list[str]:
@@ -86,24 +88,29 @@ def regroup(
     Templates are visited in the given order, so the result is as deterministic as that order.
     """
     owner = list(range(len(templates)))
-    heads: dict[tuple, list[tuple[int, list[str]]]] = {}
+    heads: dict[tuple, list[tuple[int, list[str], Counter]]] = {}
     for index, (partition, tokens) in enumerate(templates):
-        words = constant_words(tokens)
+        words = constant_words(tokens)[:MAX_WORDS]
         if len(words) < MIN_WORDS:
             continue
+        bag = Counter(words)
         bucket = heads.setdefault((partition, words[0], words[1]), [])
-        for head, head_words in bucket:
+        for head, head_words, head_bag in bucket:
             if len(head_words) == len(words) and len(templates[head][1]) == len(tokens):
                 continue  # same length: the tree already decided these differ
+            need = min_share * max(len(head_words), len(words))
+            if min(len(head_words), len(words)) < need:
+                continue  # cheap bounds first: the LCS is at most the shorter list …
+            if sum((bag & head_bag).values()) < need:
+                continue  # … and at most the words both hold
             if _adds_a_field(templates[head][1], tokens):
                 continue
-            longer = max(len(head_words), len(words))
-            if lcs_length(head_words, words) >= min_share * longer:
+            if lcs_length(head_words, words) >= need:
                 owner[index] = head
                 break
         else:
             if len(bucket) < max_bucket:
-                bucket.append((index, words))
+                bucket.append((index, words, bag))
     return owner
 
 

@@ -20,6 +20,7 @@ _TOKEN = re.compile(
 )
 _INTERESTING = re.compile(r"[\d@/]|[-_][0-9a-f]{8}")  # what any placeholder needs
 _DIGITS = re.compile(r"(?<![<\w])\d+|(?<=[_.:#@/-])\d+")  # digits left after punctuation
+_ANY_DIGIT = re.compile(r"\d")
 _JOINED = re.compile(r"(<[A-Z]+>)(?:,\1)+")
 _TS_RUN = re.compile(rf"<TS>(?: <TS>)*(?: (?:{_ZONES})\b)?")
 _CACHE_MAX = 65536
@@ -42,7 +43,7 @@ def _mask_token(token: str) -> str:
     masked = _cache.get(token)
     if masked is None:
         masked = _TOKEN.sub(_placeholder, token)
-        if any(ch.isdigit() for ch in masked):  # `core.4505`, `dn228`: a number is a value
+        if _ANY_DIGIT.search(masked):  # `core.4505`: a number after punctuation is a value
             masked = _DIGITS.sub("<NUM>", masked)
         if "," in masked:
             masked = _JOINED.sub(r"\1", masked)
