@@ -30,6 +30,7 @@ WILDCARD = "<*>"
 _WARNING = SEVERITY_RANK["WARNING"]
 _LITERAL_NEWLINE = "\\n"  # JSON-shape messages carry escaped newlines
 _CAPS = re.compile(r"[A-Z][A-Z0-9_]+")  # HTTPS, SOCKS5, GET: a capitalised word names a kind
+_QUOTES = "\"'([{"  # `"GET` of a quoted request line is still GET
 
 
 @dataclass(slots=True, frozen=True)
@@ -147,7 +148,7 @@ class _Cluster:
                 values += 1
             elif a == b:
                 same += 1
-            elif _CAPS.fullmatch(a) and _CAPS.fullmatch(b):
+            elif _CAPS.fullmatch(a.strip(_QUOTES)) and _CAPS.fullmatch(b.strip(_QUOTES)):
                 return 0.0, 0  # HTTPS vs SOCKS5, GET vs POST: capitals name a kind, not a value
         last, new_last = self.tokens[-1], tokens[-1]
         if last != new_last and _word(last) and _word(new_last):

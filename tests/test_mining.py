@@ -192,8 +192,8 @@ def test_quoted_request_lines_keep_their_method_and_comma_joined_ips_are_one_val
 def test_methods_of_quoted_request_lines_are_distinct_templates():
     miner = TemplateMiner()
     for i, method in enumerate(["GET", "POST", "DELETE"] * 3):
-        miner.add(f'10.0.0.{i} "{method} /v2/servers/{i}abc HTTP/1.1" status: 200 len: {i}',
-                  "INFO", f"a:{i}")
+        miner.add(f'nova api request "{method} /v2/servers/{i}abc HTTP/1.1" status: 200 '
+                  f"len: {i} time: 0.{i}", "INFO", f"a:{i}")
     assert sorted(t.template.split('"')[1].split()[0] for t in miner.templates()) == [
         "DELETE", "GET", "POST"]
 
