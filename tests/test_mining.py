@@ -145,6 +145,18 @@ def test_cli_patterns_on_an_unknown_text_format_lists_messages_not_time_stamps(r
         (", Info                  CBS    Loaded Servicing Stack v6.1", "CBS    Loaded Servicing Stack v6.1"),
         ("[RMCommunicator Allocator] org.apache.hadoop.ipc.Client: Address change detected.",
          "Address change detected."),
+        ("APPSEV 1117955341 2005.06.05 NULL 2005-06-05-00.09.01.903736 NULL RAS APP FATAL ciod: "
+         "Error reading message prefix", "Error reading message prefix"),
+        ("- 1117869872 2005.06.04 R23-M1-N8-I:J18-U11 2005-06-04-00.24.32.432192 "
+         "R23-M1-N8-I:J18-U11 RAS KERNEL INFO instruction address: 0x00004ed8",
+         "instruction address: 0x00004ed8"),
+        ("Jun 15 04:06:18 combo cups: cupsd shutdown succeeded", "cupsd shutdown succeeded"),
+        ("Jul 10 03:56:15 combo logrotate: ALERT exited abnormally with [1]",
+         "ALERT exited abnormally with [1]"),
+        ("nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:00.008 25746 INFO "
+         "nova.osapi_compute.wsgi.server [req-38101a0b-2096 113d3a99c3da 54fadb412c4e - - -] "
+         '10.11.10.1 "GET /v2/servers/detail HTTP/1.1" status: 200',
+         '10.11.10.1 "GET /v2/servers/detail HTTP/1.1" status: 200'),
     ],
 )
 def test_header_of_common_text_formats_is_stripped(line, message):

@@ -40,6 +40,7 @@ _DATE = re.compile(  # 2005.06.03, 17/06/09, 2005-06-03-15.42.50.675872, 10.30, 
 _IP = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?!\d)")
 _STAMPISH = re.compile(r"[\d\-./:,_T+Z]+")  # made only of stamp characters
 _LOGGER = re.compile(r"[\w.$@/()\[\]<>#*-]+:")  # sshd[24200]:  org.apache.X:  kernel[0]:
+_TAG = re.compile(r"[A-Z][A-Z0-9_]{2,15}")  # a leading alert tag before the stamp
 _ZEROS = str.maketrans("123456789", "000000000")
 _MAX_HEAD_CHARS = 1024  # a header lies within this; also bounds the work on a huge line
 _SEPARATORS = frozenset({"-", "|", "--", ":", "::", "-->", "->", ">"})
@@ -70,7 +71,8 @@ def strip_header(line: str) -> str:
 def _may_start_stamp(line: str) -> bool:
     """A line starting with a letter has a stamp only as `Jun 14 …`, `Sun Dec …` or `name.2017-…`."""
     head = line[:48].split(None, 1)[0]
-    return head[:3].lower() in _CALENDAR or any(c.isdigit() for c in head)
+    return (head[:3].lower() in _CALENDAR or any(c.isdigit() for c in head)
+            or _TAG.fullmatch(head) is not None)
 
 
 def _strip_piped(line: str) -> str | None:
@@ -85,8 +87,11 @@ def _strip_piped(line: str) -> str | None:
 
 
 def _stamp_end(tokens: list[str]) -> int:
-    """How many leading tokens form the time stamp; 0 when there is no clock time or date."""
-    i, timed, numbers_only = 0, False, True
+    """How many leading tokens form the time stamp; 0 when there is no clock time or date.
+
+    One leading capitalised tag may come first (BGL's `APPSEV 1117955341 2005.06.05 …`)."""
+    tagged = len(tokens) > 1 and _TAG.fullmatch(tokens[0]) is not None
+    i, timed, numbers_only = (1 if tagged else 0), False, True
     while i < len(tokens):
         word = tokens[i].strip("[](),")
         if _is_time(word):
@@ -95,7 +100,7 @@ def _stamp_end(tokens: list[str]) -> int:
         elif not (word in ("", "-") or word.isdigit() or word.lower() in _CALENDAR):
             break
         i += 1
-    if numbers_only and i < 2:  # `199680 double-hummer …`: a count, not a compact date
+    if numbers_only and i - tagged < 2:  # `199680 double-hummer …`: a count, not a date
         return 0
     return i if timed else 0
 
@@ -130,7 +135,8 @@ def _fields_end(tokens: list[str], start: int) -> int:
         j = end
         while j < min(len(tokens), end + WINDOW + 1):
             token = tokens[j]
-            if token.startswith("[") and not token.endswith("]"):
+            near = j <= end + 1  # `[thread]`, `prog:` come right after the field before them
+            if near and token.startswith("[") and not token.endswith("]"):
                 close = next((k for k in range(j + 1, min(len(tokens), j + 8))
                               if tokens[k].endswith("]")), None)
                 if close is not None:
@@ -142,7 +148,8 @@ def _fields_end(tokens: list[str], start: int) -> int:
                 level_seen = True
                 found = j
                 break
-            if _is_field(token, first=j == end):
+            host_like = not level_seen and not tokens[end].istitle()  # after a level: a message
+            if _is_field(token, first=j == end, near=near and host_like):
                 found = j
                 if _is_logger(token):
                     return j + 1  # the logger is the last field of a header
@@ -154,7 +161,9 @@ def _fields_end(tokens: list[str], start: int) -> int:
     return end
 
 
-def _is_field(token: str, *, first: bool) -> bool:
+def _is_field(token: str, *, first: bool, near: bool) -> bool:
+    """A header field at this place: `first` is right after the last field, `near` one later
+    behind a host-like word (`combo cups:`, `dn228/dn228 crond[2915]:`)."""
     word = token.strip(",")
     if word in _SEPARATORS or not word:
         return True
@@ -164,8 +173,10 @@ def _is_field(token: str, *, first: bool) -> bool:
     if not stamp.isdigit() and _is_time(stamp):  # the time after a host: `dn228 Nov 9 12:01:01`
         return True
     if token.startswith("[") and token.endswith("]"):
-        return True
-    return _is_logger(token) and (first or not token[:1].islower() or "[" in token or "." in token)
+        return first or near
+    if not _is_logger(token):
+        return False
+    return first or near or not token[:1].islower() or "[" in token or "." in token
 
 
 def _is_level(word: str) -> bool:
