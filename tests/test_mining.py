@@ -254,3 +254,21 @@ def test_regroup_helpers():
     assert constant_words("<*> close, <NUM> bytes (<NUM> KB) sent".split()) == [
         "close,", "bytes", "sent"]
     assert align("a <NUM> b c".split(), "a b x c".split()) == ["a", "<*>", "b", "<*>", "c"]
+
+
+def test_a_joined_template_still_gives_a_rule_that_passes_its_self_test(tmp_path):
+    from test_patterns import load_skeleton
+
+    from diagnose.rulepack import selftest
+    from diagnose.skeleton import rule_skeleton
+
+    miner = TemplateMiner()
+    miner.add("h:80 close, 0 bytes sent, 0 bytes received, lifetime 00:01", "ERROR", "p:1")
+    miner.add("h:80 close, 1190 bytes (1.16 KB) sent, 1671 bytes (1.63 KB) received, "
+              "lifetime 00:02", "ERROR", "p:2")
+    (template,) = miner.templates()
+
+    ruleset = load_skeleton(tmp_path, template, "joined")
+
+    assert selftest(ruleset).ok
+    assert "close," in rule_skeleton(template, "joined")
