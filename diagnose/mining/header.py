@@ -93,16 +93,29 @@ def _stamp_end(tokens: list[str]) -> int:
     tagged = len(tokens) > 1 and _TAG.fullmatch(tokens[0]) is not None
     i, timed, numbers_only = (1 if tagged else 0), False, True
     while i < len(tokens):
-        word = tokens[i].strip("[](),")
-        if _is_time(word):
-            timed = True
-            numbers_only = numbers_only and word.isdigit()
-        elif not (word in ("", "-") or word.isdigit() or word.lower() in _CALENDAR):
+        kind = _stamp_kind(tokens[i])
+        if kind == _NOT_STAMP:
             break
+        if kind != _FILLER:
+            timed = True
+            numbers_only = numbers_only and kind == _NUMBER_TIME
         i += 1
     if numbers_only and i - tagged < 2:  # `199680 double-hummer …`: a count, not a date
         return 0
     return i if timed else 0
+
+
+_NOT_STAMP, _FILLER, _NUMBER_TIME, _TIME = range(4)
+
+
+@lru_cache(maxsize=16384)
+def _stamp_kind(token: str) -> int:
+    word = token.strip("[](),")
+    if _is_time(word):
+        return _NUMBER_TIME if word.isdigit() else _TIME
+    if word in ("", "-") or word.isdigit() or word.lower() in _CALENDAR:
+        return _FILLER
+    return _NOT_STAMP
 
 
 @lru_cache(maxsize=16384)
@@ -133,25 +146,25 @@ def _fields_end(tokens: list[str], start: int) -> int:
     while end < len(tokens):
         found = None
         j = end
+        host_like = not level_seen and not _kind(tokens[end]) & _K_TITLE  # after a level: message
         while j < min(len(tokens), end + WINDOW + 1):
-            token = tokens[j]
+            kind = _kind(tokens[j])
             near = j <= end + 1  # `[thread]`, `prog:` come right after the field before them
-            if near and token.startswith("[") and not token.endswith("]"):
+            if near and kind & _K_OPEN:
                 close = next((k for k in range(j + 1, min(len(tokens), j + 8))
                               if tokens[k].endswith("]")), None)
                 if close is not None:
                     found = close
                     break
-            if _is_level(token.strip(",[]<>:")):
+            if kind & _K_LEVEL:
                 if level_seen:  # a header has one level: `… INFO parity error …` is the message
                     return end
                 level_seen = True
                 found = j
                 break
-            host_like = not level_seen and not tokens[end].istitle()  # after a level: a message
-            if _is_field(token, first=j == end, near=near and host_like):
+            if _is_field(kind, first=j == end, near=near and host_like):
                 found = j
-                if _is_logger(token):
+                if kind & _K_LOGGER:
                     return j + 1  # the logger is the last field of a header
                 break
             j += 1
@@ -161,22 +174,46 @@ def _fields_end(tokens: list[str], start: int) -> int:
     return end
 
 
-def _is_field(token: str, *, first: bool, near: bool) -> bool:
+_K_SEP, _K_DIGITS, _K_CLOCKED, _K_BRACKET, _K_OPEN, _K_LEVEL, _K_LOGGER, _K_STRONG_LOGGER, _K_TITLE = (
+    1 << n for n in range(9)
+)
+
+
+@lru_cache(maxsize=32768)
+def _kind(token: str) -> int:
+    """What a (digit-zeroed) token can be in a header, as bit flags; cached across lines."""
+    word = token.strip(",")
+    stamp = word.strip("[](),")
+    flags = 0
+    if word in _SEPARATORS or not word:
+        flags |= _K_SEP
+    if word.isdigit():
+        flags |= _K_DIGITS
+    if not stamp.isdigit() and _is_time(stamp):  # the time after a host: `dn228 Nov 9 12:01:01`
+        flags |= _K_CLOCKED
+    if token.startswith("["):
+        flags |= _K_BRACKET if token.endswith("]") else _K_OPEN
+    if _is_level(token.strip(",[]<>:")):
+        flags |= _K_LEVEL
+    if _is_logger(token):
+        flags |= _K_LOGGER
+        if not token[:1].islower() or "[" in token or "." in token:
+            flags |= _K_STRONG_LOGGER
+    if token.istitle():
+        flags |= _K_TITLE
+    return flags
+
+
+def _is_field(kind: int, *, first: bool, near: bool) -> bool:
     """A header field at this place: `first` is right after the last field, `near` one later
     behind a host-like word (`combo cups:`, `dn228/dn228 crond[2915]:`)."""
-    word = token.strip(",")
-    if word in _SEPARATORS or not word:
+    if kind & (_K_SEP | _K_CLOCKED) or (first and kind & _K_DIGITS):
         return True
-    if first and word.isdigit():
-        return True
-    stamp = word.strip("[](),")
-    if not stamp.isdigit() and _is_time(stamp):  # the time after a host: `dn228 Nov 9 12:01:01`
-        return True
-    if token.startswith("[") and token.endswith("]"):
+    if kind & _K_BRACKET:
         return first or near
-    if not _is_logger(token):
+    if not kind & _K_LOGGER:
         return False
-    return first or near or not token[:1].islower() or "[" in token or "." in token
+    return first or near or bool(kind & _K_STRONG_LOGGER)
 
 
 def _is_level(word: str) -> bool:
