@@ -217,11 +217,11 @@ class TemplateMiner:
     def add(self, text: str, severity: str | None, provenance: str) -> None:
         """Count one residue line. Only its first line is mined (a folded traceback is noise)."""
         self.lines += 1
-        line = strip_header(clean(_first_line(text)).strip())
+        line = clean(_first_line(text)).strip()  # the example: what the rule engine will see
         if len(line) > self.max_line_chars:
             line = line[: self.max_line_chars]
             self.truncated += 1
-        masked = mask_for_mining(line)  # whitespace-normalized: tokens joined by one space
+        masked = mask_for_mining(strip_header(line))  # tokens joined by one space
         if not masked:
             self.blank += 1
             if self._tracked is not None:

@@ -41,6 +41,8 @@ _ID_ALIASES = {
     "thread": "thread", "thread_id": "thread", "run": "run", "run_id": "run",
 }
 _MAX_REGEX = 1900  # the loader rejects patterns over 2,000 characters
+_START = r"^\s*"
+_WORD = r"(?<!\S)"
 _MIN_LITERAL = 3  # … and prefilter literals shorter than 3
 _COUNTER_CANDIDATES = ("TODO: paste a line this rule must NOT match", "-", "")
 
@@ -101,8 +103,10 @@ def _regex_for(tokens: list[str], example: str) -> tuple[str, dict[str, str]]:
     keep = len(tokens)
     while keep > 1 and len(_build(tokens[:keep], loose=False)[0]) > _MAX_REGEX:
         keep -= 1
-    for loose in (False, True):
-        regex, kinds = _build(tokens[:keep], loose=loose)
+    # Anchored at the start of the text when the template is the whole line; after a header the
+    # miner stripped (an unknown text format), at the start of a word.
+    for anchor, loose in ((_START, False), (_START, True), (_WORD, False), (_WORD, True)):
+        regex, kinds = _build(tokens[:keep], loose=loose, anchor=anchor)
         match = re.search(regex, example)
         if not match:
             continue
@@ -112,7 +116,7 @@ def _regex_for(tokens: list[str], example: str) -> tuple[str, dict[str, str]]:
             if kinds[name] == "STR" and value and value[0] in "'\""
         }
         if quotes:  # move the quotes outside the group so `expect` holds the bare value
-            regex = _build(tokens[:keep], loose=loose, quotes=quotes)[0]
+            regex = _build(tokens[:keep], loose=loose, quotes=quotes, anchor=anchor)[0]
             match = re.search(regex, example)
         if match and len(regex) <= _MAX_REGEX:
             return regex, {k: v for k, v in match.groupdict().items() if v is not None}
@@ -120,12 +124,12 @@ def _regex_for(tokens: list[str], example: str) -> tuple[str, dict[str, str]]:
 
 
 def _build(
-    tokens: list[str], *, loose: bool, quotes: dict[str, str] | None = None
+    tokens: list[str], *, loose: bool, quotes: dict[str, str] | None = None, anchor: str = r"^\s*"
 ) -> tuple[str, dict[str, str]]:
     """Template tokens → (regex, group name → placeholder kind)."""
     counts: dict[str, int] = {}
     kinds: dict[str, str] = {}
-    parts = [r"^\s*"]
+    parts = [anchor]
     for i, token in enumerate(tokens):
         if i:
             parts.append(r"\s+")

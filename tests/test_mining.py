@@ -272,3 +272,28 @@ def test_a_joined_template_still_gives_a_rule_that_passes_its_self_test(tmp_path
 
     assert selftest(ruleset).ok
     assert "close," in rule_skeleton(template, "joined")
+
+
+def test_a_skeleton_from_an_unknown_format_matches_the_whole_lines_the_rule_engine_sees(tmp_path):
+    """The example keeps its header (records of unknown text formats are whole lines), so the
+    rule's sample is a real record and its regex finds the message after any header."""
+    import re
+    import tomllib
+
+    from test_patterns import load_skeleton
+
+    from diagnose.rulepack import selftest
+    from diagnose.skeleton import rule_skeleton
+
+    raw = [r["Raw"] for r in slice_rows()["OpenSSH"]]
+    miner = TemplateMiner()
+    for number, line in enumerate(raw, 1):
+        miner.add(line, None, f"sshd.log:{number}")
+    template = next(t for t in miner.templates() if t.template == "Invalid user <*> from <IP>")
+
+    assert template.example.startswith("Dec 10 ")
+    doc = tomllib.loads(rule_skeleton(template, "invalid-user"))
+    regex = re.compile(doc["patterns"][0])
+    other = "Jan  3 11:22:33 otherhost sshd[99]: Invalid user oracle from 10.1.2.3"
+    assert regex.search(other) and not regex.search(doc["counter_samples"][0]["text"])
+    assert selftest(load_skeleton(tmp_path, template, "invalid-user")).ok
