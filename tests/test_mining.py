@@ -85,21 +85,24 @@ def test_a_header_is_not_part_of_any_template():
     assert "Invalid user <*> from <IP>" in templates
 
 
+def templates_by_line(rows: list[dict[str, str]]) -> tuple[list, dict[str, str]]:
+    miner = TemplateMiner(track=True)
+    for r in rows:
+        miner.add(r["Raw"], None, r["Raw"])
+    _, texts = miner.line_templates()
+    return sorted((t.template, t.count) for t in miner.templates()), dict(
+        zip(miner.provenances(), texts, strict=True))
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_templates_and_groups_do_not_depend_on_input_order(seed):
     rows = [r for rows in slice_rows().values() for r in rows]
-    miner = TemplateMiner()
-    for r in rows:
-        miner.add(r["Raw"], None, "x")
-    expected = sorted((t.template, t.count) for t in miner.templates())
+    expected = templates_by_line(rows)
 
     shuffled = rows[:]
     random.Random(seed).shuffle(shuffled)
-    again = TemplateMiner()
-    for r in shuffled:
-        again.add(r["Raw"], None, "x")
 
-    assert sorted((t.template, t.count) for t in again.templates()) == expected
+    assert templates_by_line(shuffled) == expected
 
 
 def test_cli_patterns_on_an_unknown_text_format_lists_messages_not_time_stamps(run_cli, tmp_path):
