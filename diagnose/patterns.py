@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from .masking import clean
 from .mining.header import strip_header
@@ -146,16 +147,20 @@ class _Cluster:
     tokens: list[str]
     stats: _Stats
     problem: bool = False  # WARNING or worse: mined apart from the routine lines
+    keys: list[str | None] = field(init=False)  # each token's value key (`rhost=`), None: a word
 
-    def similarity(self, tokens: list[str]) -> tuple[float, int]:
+    def __post_init__(self) -> None:
+        self.keys = _slot_keys(self.tokens)
+
+    def similarity(self, tokens: list[str], keys: list[str | None]) -> tuple[float, int]:
         """Share of the words that agree; slots where both sides hold a value are not words."""
         same = values = 0
-        for a, b in zip(self.tokens, tokens, strict=True):
-            if a == WILDCARD or _same_slot(a, b):
+        for a, key, b, other in zip(self.tokens, self.keys, tokens, keys, strict=True):
+            if key is not None and (key == other or a == WILDCARD):
                 values += 1
             elif a == b:
                 same += 1
-            elif _CAPS.fullmatch(a.strip(_QUOTES)) and _CAPS.fullmatch(b.strip(_QUOTES)):
+            elif _is_kind(a) and _is_kind(b):
                 return 0.0, 0  # HTTPS vs SOCKS5, GET vs POST: capitals name a kind, not a value
         last, new_last = self.tokens[-1], tokens[-1]
         if last != new_last and _word(last) and _word(new_last):
@@ -165,6 +170,7 @@ class _Cluster:
 
     def merge(self, tokens: list[str], stats: _Stats) -> None:
         self.tokens = [_generalise(a, b) for a, b in zip(self.tokens, tokens, strict=True)]
+        self.keys = _slot_keys(self.tokens)
         self.stats.absorb(stats)
 
     def to_template(self) -> Template:
@@ -309,8 +315,9 @@ class TemplateMiner:
         leaf = self._leaf(problem, tokens)
         best: _Cluster | None = None
         best_score = (-1.0, -1)
+        keys = _slot_keys(tokens)
         for cluster in leaf.clusters:
-            score = cluster.similarity(tokens)
+            score = cluster.similarity(tokens, keys)
             if score > best_score:
                 best, best_score = cluster, score
         if best is not None and best_score[0] >= self.similarity:
@@ -350,10 +357,15 @@ def _value_key(token: str) -> str | None:
     return token[: token.index("<")] if _holds_value(token) else None
 
 
-def _same_slot(a: str, b: str) -> bool:
-    """Two values in one slot (`<HEX>`/`<NUM>`, `rhost=<IP>`/`rhost=<*>`), not two words."""
-    key = _value_key(a)
-    return key is not None and key == _value_key(b)
+def _slot_keys(tokens: list[str]) -> list[str | None]:
+    """Per token, its value key: two tokens with the same key (`<HEX>`/`<NUM>` → "",
+    `rhost=<IP>`/`rhost=<*>` → "rhost=") are two values in one slot, not two words."""
+    return [_value_key(t) for t in tokens]
+
+
+@lru_cache(maxsize=65536)
+def _is_kind(token: str) -> bool:
+    return _CAPS.fullmatch(token.strip(_QUOTES)) is not None
 
 
 def _generalise(a: str, b: str) -> str:
