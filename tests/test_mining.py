@@ -14,6 +14,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from diagnose.mining.header import strip_header
 from diagnose.mining.regroup import align, constant_words
@@ -300,3 +302,25 @@ def test_a_skeleton_from_an_unknown_format_matches_the_whole_lines_the_rule_engi
     other = "Jan  3 11:22:33 otherhost sshd[99]: Invalid user oracle from 10.1.2.3"
     assert regex.search(other) and not regex.search(doc["counter_samples"][0]["text"])
     assert selftest(load_skeleton(tmp_path, template, "invalid-user")).ok
+
+
+_HEADERISH = st.sampled_from([
+    "2015-10-18", "18:01:47,978", "Jun", "14", "-", "|", "[main]", "[a", "b]", "INFO", "Info",
+    "error", "sshd[24200]:", "org.x.Y:", "combo", "1117838570", "2005.06.03", "APPSEV", ",", "[",
+    "]", ":", "10.0.0.1:80", "|x|", "20171223-22:15:29:606|a|1|", "message", "words", "\u202e",
+    "\x85", "a=b", "0x1f", "(1.16", "KB)", "<NUM>", "<*>",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_HEADERISH, min_size=0, max_size=30), st.sampled_from([" ", "  ", "\t"]))
+def test_header_stripping_only_ever_removes_a_prefix(words, gap):
+    line = gap.join(words)
+
+    message = strip_header(line)
+
+    assert message == line or line.rstrip().endswith(message)
+    miner = TemplateMiner()  # and the miner takes any of it, whole or cut short
+    for cut in range(0, len(words) + 1, 3):
+        miner.add(gap.join(words[cut:]), None, f"fuzz:{cut}")
+    assert sum(t.count for t in miner.templates()) + miner.blank == miner.lines
