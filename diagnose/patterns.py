@@ -369,10 +369,16 @@ def _is_kind(token: str) -> bool:
 
 
 def _generalise(a: str, b: str) -> str:
+    """The template token for two tokens in one slot: itself, `key<*>`, or `<*>`."""
     if a == b:
         return a
     key = _value_key(a)
-    return key + WILDCARD if key and key == _value_key(b) else WILDCARD
+    if key and key == _value_key(b):
+        return key + WILDCARD  # rhost=<IP>, rhost=<NUM>.<NUM>… → rhost=<*>
+    field_a, field_b = a.partition("=")[0], b.partition("=")[0]
+    if "=" in a and "=" in b and field_a == field_b and field_a.isidentifier():
+        return field_a + "=" + WILDCARD  # user=root, user=test → user=<*>
+    return WILDCARD
 
 
 def _variable(token: str) -> bool:
