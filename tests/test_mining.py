@@ -204,6 +204,7 @@ def test_quoted_request_lines_keep_their_method_and_comma_joined_ips_are_one_val
     )
     assert mask_for_mining("peers 10.0.0.1,10.0.0.2,10.0.0.3 up") == "peers <IP> up"
     assert mask_for_mining("type 'chat_message' from x") == "type <STR> from x"
+    assert mask_for_mining("jA9J1UvC004306: from=root on Windows10") == "<ID>: from=root on Windows10"
 
 
 def test_methods_of_quoted_request_lines_are_distinct_templates():
@@ -243,6 +244,17 @@ def test_templates_of_different_lengths_with_one_wording_are_joined():
 
     assert len(set(groups)) == 1 and only.count == 3
     assert only.template.startswith("h:<NUM> close, <NUM> bytes <*> sent,")
+
+
+def test_an_annotation_in_another_place_is_joined_even_at_the_same_length():
+    """`bytes sent, … bytes (1 KB) received` and `bytes (1 KB) sent, … bytes received` have one
+    length but shifted words: the tree cannot see it, the alignment can."""
+    miner = TemplateMiner()
+    miner.add("h:80 close, 3 bytes sent, 9 bytes (1.1 KB) received, lifetime 00:01", None, "p:1")
+    miner.add("h:80 close, 9 bytes (1.1 KB) sent, 3 bytes received, lifetime 00:01", None, "p:2")
+    miner.add("nova request GET /v2/a status 200 len 5 time 0.1", None, "n:1")
+    miner.add("nova request POST /v2/a status 200 len 5 time 0.1", None, "n:2")
+    assert sorted(t.count for t in miner.templates()) == [1, 1, 2]
 
 
 def test_a_trailing_key_value_field_makes_a_different_template():

@@ -4,7 +4,9 @@ The prefix tree only compares lines with the same number of tokens, so `close, 0
 lifetime 00:01` and `close, 1190 bytes (1.16 KB) sent, lifetime <1 sec` can never meet there.
 After the tree, templates whose constant words (the words that are not values, and not inside a
 parenthesised value such as `(1.16 KB)`) mostly agree in order are joined: the longest common
-subsequence must cover `min_share` of the longer list of words. The joined template keeps the
+subsequence must cover `min_share` of the longer list of words. Two templates of one length are
+joined only when their words are shifted (the alignment finds more than the position-by-position
+comparison the tree already made), so `GET …`/`POST …` stay apart. The joined template keeps the
 tokens both agree on and writes `<*>` for each gap.
 
 Bounded: templates are compared only inside a bucket that shares the first two words, and a
@@ -96,8 +98,7 @@ def regroup(
         bag = Counter(words)
         bucket = heads.setdefault((partition, words[0], words[1]), [])
         for head, head_words, head_bag in bucket:
-            if len(head_words) == len(words) and len(templates[head][1]) == len(tokens):
-                continue  # same length: the tree already decided these differ
+            same_length = len(templates[head][1]) == len(tokens)
             need = min_share * max(len(head_words), len(words))
             if min(len(head_words), len(words)) < need:
                 continue  # cheap bounds first: the LCS is at most the shorter list …
@@ -105,13 +106,21 @@ def regroup(
                 continue  # … and at most the words both hold
             if _adds_a_field(templates[head][1], tokens):
                 continue
-            if lcs_length(head_words, words) >= need:
+            common = lcs_length(head_words, words)
+            if same_length and common <= _in_place(templates[head][1], tokens):
+                continue  # nothing shifted: the tree compared these word by word and said no
+            if common >= need:
                 owner[index] = head
                 break
         else:
             if len(bucket) < max_bucket:
                 bucket.append((index, words, bag))
     return owner
+
+
+def _in_place(a: Sequence[str], b: Sequence[str]) -> int:
+    """Words that agree position by position (how the tree compared two same-length lines)."""
+    return sum(1 for x, y in zip(a, b, strict=True) if x == y and not _holds_value(x))
 
 
 def _adds_a_field(a: Sequence[str], b: Sequence[str]) -> bool:

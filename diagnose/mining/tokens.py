@@ -21,6 +21,11 @@ _TOKEN = re.compile(
 _INTERESTING = re.compile(r"[\d@/]|[-_][0-9a-f]{8}")  # what any placeholder needs
 _DIGITS = re.compile(r"(?<![<\w])\d+|(?<=[_.:#@/-])\d+")  # digits left after punctuation
 _ANY_DIGIT = re.compile(r"\d")
+# `jA9J1UvC004306`: 8+ letters and digits, mixed both ways (letter→digit and digit→letter), is a
+# generated id, not a word like `Windows10`
+_MIXED_ID = re.compile(
+    r"(?<![\w<])(?=[A-Za-z0-9]*[A-Za-z]\d)(?=[A-Za-z0-9]*\d[A-Za-z])[A-Za-z0-9]{8,}(?![\w>])"
+)
 _JOINED = re.compile(r"(<[A-Z]+>)(?:,\1)+")
 _TS_RUN = re.compile(rf"<TS>(?: <TS>)*(?: (?:{_ZONES})\b)?")
 _CACHE_MAX = 65536
@@ -44,7 +49,7 @@ def _mask_token(token: str) -> str:
     if masked is None:
         masked = _TOKEN.sub(_placeholder, token)
         if _ANY_DIGIT.search(masked):  # `core.4505`: a number after punctuation is a value
-            masked = _DIGITS.sub("<NUM>", masked)
+            masked = _DIGITS.sub("<NUM>", _MIXED_ID.sub("<ID>", masked))
         if "," in masked:
             masked = _JOINED.sub(r"\1", masked)
         if len(_cache) >= _CACHE_MAX:
