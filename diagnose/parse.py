@@ -156,7 +156,12 @@ def _excerpt(text: str) -> str:
     if not lines:
         return ""
     head = lines[0]
-    if len(lines) > 1 and ("Traceback" in head or len(head) < 20):
+    if len(lines) > 1 and "Traceback" in head:
+        # the innermost frame says where it was raised (for an import error: the importer)
+        frames = [ln.strip() for ln in lines if ln.lstrip().startswith('File "')]
+        where = f" … {frames[-1]}" if frames else ""
+        head = f"{head}{where} … {lines[-1].strip()}"
+    elif len(lines) > 1 and len(head) < 20:
         head = f"{head} … {lines[-1].strip()}"
     elif 1 < len(lines) <= 3 and len(text) <= EXCERPT_CHARS:
         # a short message split by a newline in a value (`database "netra_dev\n" does not

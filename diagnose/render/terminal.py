@@ -68,7 +68,7 @@ def _finding_panel(number: int, f: Finding, report: Report) -> Panel:
         body.add_row("Scope", Text(clean(f"{f.scope} {f.scope_key or '(unnamed)'}")))
     if f.breakdown:
         lines = Text()
-        for template, n in f.breakdown[:5]:
+        for template, n, _ in f.breakdown[:5]:
             lines.append(f"×{n} ", style="bold")
             lines.append(clean(template) + "\n")
         more = len(f.breakdown) - 5
