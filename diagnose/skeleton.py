@@ -42,7 +42,11 @@ _ID_ALIASES = {
 }
 _MAX_REGEX = 1900  # the loader rejects patterns over 2,000 characters
 _START = r"^\s*"
-_WORD = r"(?<!\S)"
+# Rules run on RE2, whose \s is ASCII only; the miner splits words on any Unicode space (NEL,
+# NBSP, U+2028…), so the gaps between words must match those too.
+_SPACES = "\\s\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"  # literal chars:
+_GAP = f"[{_SPACES}]+"  # the same class in RE2 and in `re`
+_WORD = f"(?:^|[{_SPACES}])"  # a word start, without a lookbehind (RE2 has none)
 _MIN_LITERAL = 3  # … and prefilter literals shorter than 3
 _COUNTER_CANDIDATES = ("TODO: paste a line this rule must NOT match", "-", "")
 
@@ -132,7 +136,7 @@ def _build(
     parts = [anchor]
     for i, token in enumerate(tokens):
         if i:
-            parts.append(r"\s+")
+            parts.append(_GAP)
         context = tokens[i - 1] if i and _is_constant(tokens[i - 1]) else ""
         for piece in _PLACEHOLDER_SPLIT.split(token):
             if _PLACEHOLDER_SPLIT.fullmatch(piece):
