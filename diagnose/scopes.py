@@ -90,8 +90,10 @@ class ScopeEvaluator:
             # per scope value and kind, the first line of up to EVIDENCE_PER_KIND distinct
             # templates (a one-line error and the traceback that names the file)
             template = mask(event.text)
-            for scope in ("instance", "revision", "service"):
-                seen = self.evidence.setdefault((scope, event.ids.get(scope, "")), {})
+            places = [(scope, event.ids.get(scope, "")) for scope in ("instance", "revision",
+                                                                        "service")]
+            for place in [*places, ("*", "")]:  # "*": any scope value, the fallback
+                seen = self.evidence.setdefault(place, {})
                 kept = seen.setdefault(event.kind, {})
                 if template not in kept and len(kept) < EVIDENCE_PER_KIND:
                     kept[template] = event
@@ -137,8 +139,12 @@ class ScopeEvaluator:
                 continue
             rule = by_id[rule_id]
             seen = self.evidence.get((rule.scope, scope_key), {})
-            # round robin over the declared kinds: the first line of each kind, then the next
-            lists = [list(seen.get(kind, {}).values()) for kind in rule.evidence_kinds]
+            anywhere = self.evidence.get(("*", ""), {})
+            # round robin over the declared kinds: the first line of each kind, then the next;
+            # a kind this scope value never logged is taken from another (the auth service's
+            # complaint beside the backend's refusals)
+            lists = [list((seen.get(kind) or anywhere.get(kind) or {}).values())
+                     for kind in rule.evidence_kinds]
             related = [ls[i] for i in range(EVIDENCE_PER_KIND) for ls in lists if i < len(ls)]
             hits.append(ScopeHit(
                 rule=rule,
