@@ -16,14 +16,14 @@ from pathlib import Path
 
 from .errors import InputError, UsageError
 from .exit_codes import ExitCode
+from .library import add_sections, is_json_report
 from .pipeline import AnalyzeOptions, analyze
 from .render import ReportFormat, emit_report
 from .render.escape import clean
-from .report import OUTCOMES
+from .report import OUTCOMES, UNEXPLAINED
 from .rulepack import load_rule_packs
 from .rulepack.model import RuleSet
 from .sources import expand_inputs
-from .sources.inputs import NOT_LOGS
 from .timeutil import TimestampError, parse_window_bound, resolve_tz
 
 
@@ -56,18 +56,27 @@ class ReportRequest:
             outputs.append((ReportFormat(fmt), Path(path)))
         return outputs
 
-    def fail_on_classes(self) -> set[str] | None:
+    def fail_on_classes(self, ruleset: RuleSet | None = None) -> set[str] | None:
+        """The classes named by --fail-on, checked against the classes the packs declare
+        (the built-in ones before the packs are loaded), plus `unexplained` (ERROR records
+        no rule explains)."""
         if not self.fail_on:
             return None
         classes = {c.strip() for c in self.fail_on.split(",") if c.strip()}
+        declared = ruleset.classes if ruleset is not None else {}
+        failing = [c for c, d in declared.items() if d.role in ("cause", "symptom")] or [
+            c for c in OUTCOMES if c not in ("healthy", "in_progress")]
+        choices = [*failing, "in_progress", UNEXPLAINED]
         if "healthy" in classes:
-            raise UsageError("--fail-on: healthy is not a failure class (choose from "
-                             f"{', '.join(c for c in OUTCOMES if c != 'healthy')})")
-        unknown = classes - set(OUTCOMES)
+            raise UsageError(f"--fail-on: healthy is not a failure class (choose from "
+                             f"{', '.join(choices)})")
+        if ruleset is None:
+            return classes  # checked again once the packs (and their classes) are loaded
+        unknown = classes - set(choices)
         if unknown:
             raise UsageError(
                 f"--fail-on: unknown class {', '.join(sorted(unknown))} "
-                f"(choose from {', '.join(OUTCOMES)})"
+                f"(choose from {', '.join(choices)})"
             )
         return classes
 
@@ -204,15 +213,14 @@ def _finish(report, ruleset, request: ReportRequest, elapsed: float) -> ExitCode
     """
     if report.exit_code() == ExitCode.NO_INPUT:
         raise InputError(_no_usable_input(report))
-    baseline = _baseline(report, ruleset, request)
-    _add_contrast(report)
+    baseline = add_sections(report, ruleset, request.baseline)
     report.provenance.elapsed_seconds = elapsed
     emit_report(
         report, request.fmt, output=request.output, baseline=baseline, elapsed=elapsed,
         step_summary=request.step_summary, annotations=request.annotations,
         also=request.extra_outputs(), history=_history(request.history),
     )
-    code = report.exit_code(request.fail_on_classes())
+    code = report.exit_code(request.fail_on_classes(ruleset))
     if request.say_written:
         written = ([(request.fmt, request.output)] if request.output is not None else [])
         written += request.extra_outputs()
@@ -237,40 +245,6 @@ def _no_usable_input(report) -> str:
             f"({stats.unparsed_total:,} unparsed{first})")
 
 
-def _baseline(report, ruleset, request: ReportRequest):
-    """A previous JSON report, or known-good log exports analyzed now with the same rules."""
-    if not request.baseline:
-        return None
-    from .baseline import diff_against, load_baseline
-    from .render.json import report_to_dict
-
-    kinds = {p: _is_json_report(p) for p in request.baseline}
-    reports = [p for p, is_report in kinds.items() if is_report]
-    exports = [str(p) for p, is_report in kinds.items() if not is_report]
-    if reports and exports or len(reports) > 1:
-        raise UsageError("--baseline takes one JSON report, or one or more log exports")
-    for export in exports:
-        suffix = Path(export).suffix.lower()
-        if suffix in NOT_LOGS:
-            raise UsageError(
-                f"--baseline {export}: a {suffix} file is neither a diagnose JSON report nor a log "
-                "export", hint="pass a report written by `diagnose … --format json`, or known-good logs")
-    if reports:
-        previous = load_baseline(reports[0])
-    else:
-        options = AnalyzeOptions(command="baseline: " + " ".join(exports))
-        known_good = analyze(expand_inputs(exports), ruleset, options)
-        if known_good.exit_code() == ExitCode.NO_INPUT:
-            raise UsageError(
-                f"--baseline {' '.join(exports)}: neither a diagnose JSON report nor a log export "
-                "with any readable records",
-                hint="pass a report written by `diagnose … --format json`, or known-good logs")
-        previous = report_to_dict(known_good)
-    diff = diff_against(report, previous)
-    report.sections["baseline"] = diff
-    return diff
-
-
 def _history(paths: list[Path]) -> list[dict]:
     """Earlier JSON reports, oldest first (by their window end), for the trend chart."""
     from .baseline import load_baseline
@@ -279,30 +253,12 @@ def _history(paths: list[Path]) -> list[dict]:
     return sorted(docs, key=lambda d: str((d.get("provenance") or {}).get("window_end") or ""))
 
 
-def _is_json_report(path: Path) -> bool:
-    """Reports start with their schema version; exports never do (cheap: reads 256 bytes)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(256)
-    except OSError as exc:
-        raise UsageError(f"--baseline: cannot read {path}: {exc.strerror}") from exc
-    return head.lstrip().startswith(b"{") and b'"schema_version"' in head
-
-
 def _looks_like_report(path: Path) -> bool:
     """A diagnose JSON report (unreadable files are left to the readers to report)."""
     try:
-        return _is_json_report(path)
+        return is_json_report(path)
     except UsageError:
         return False
-
-
-def _add_contrast(report) -> None:
-    try:
-        from .contrast import contrast
-    except ImportError:  # pragma: no cover - the module ships with the package
-        return
-    report.sections["contrast"] = contrast(report.outcomes)
 
 
 def run_explain(connection: str, specs: list[str], *, rules: list[Path], builtin: bool,

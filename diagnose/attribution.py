@@ -20,7 +20,8 @@ from .model import Event, Finding
 from .report import ConnectionOutcome
 from .scopes import ScopeHit
 
-MAX_EVIDENCE = 6
+MAX_TRIGGER_EXAMPLES = 4  # the first line of each of the most frequent trigger templates
+MAX_RELATED = 3  # and of the related (evidence-kind) lines
 MAX_BREAKDOWN = 8
 MAX_SYMPTOMS_SHOWN = 50
 SCOPE_RANK = {"service": 0, "revision": 1, "instance": 2, "run": 3, "connection": 4}
@@ -76,6 +77,8 @@ def attribute(
     for hit in hits:
         if hit in deep:
             continue
+        if hit.rule.role != "cause" and any(w.contains(hit.triggers[0]) for w in windows):
+            continue  # a degraded dependency inside a startup failure is part of that story
         if hit.surface:
             rest = [e for e in hit.triggers if e.provenance not in explained]
             need = hit.rule.when.at_least if hit.rule.when.type == "count" else 1
@@ -131,6 +134,7 @@ def _finding(hit: ScopeHit) -> Finding:
         values.update(event.attrs)
     values.update(
         trigger_text=first.text,
+        summary=_clip(first.text.strip(), 140),
         related=hit.related[0].text if hit.related else first.text,
         count=str(hit.count),
         scope=rule.scope,
@@ -147,8 +151,8 @@ def _finding(hit: ScopeHit) -> Finding:
 
     # the first line of each distinct trigger template (most frequent first), then the
     # related lines: what kept happening, and why
-    examples = [e for _, _, e in hit.breakdown[:MAX_EVIDENCE - min(2, len(hit.related))]]
-    evidence = sorted(examples or [first], key=Event.sort_key) + hit.related[:2]
+    examples = [e for _, _, e in hit.breakdown[:MAX_TRIGGER_EXAMPLES]]
+    evidence = sorted(examples or [first], key=Event.sort_key) + hit.related[:MAX_RELATED]
     key = fill(rule.key) if rule.key else hit.scope_key
     return Finding(
         rule_id=rule.id,
@@ -159,7 +163,7 @@ def _finding(hit: ScopeHit) -> Finding:
         connections=[],
         first_seen=hit.first_seen,
         last_seen=hit.last_seen,
-        evidence=evidence[:MAX_EVIDENCE],
+        evidence=evidence,
         cause=fill(rule.cause),
         critical_failure=fill(rule.critical_failure),
         symptom=fill(rule.symptom),
@@ -170,7 +174,7 @@ def _finding(hit: ScopeHit) -> Finding:
         scope_key=hit.scope_key,
         count=hit.count,
         lines=hit.lines,
-        breakdown=[(t, n) for t, n, _ in hit.breakdown[:MAX_BREAKDOWN]],
+        breakdown=[(t, n, e.text) for t, n, e in hit.breakdown[:MAX_BREAKDOWN]],
     )
 
 
@@ -226,6 +230,10 @@ def _relabel_connections(
             f.connections = [c for c in f.connections if c not in moved]
     for w in windows:
         w.finding.connections.sort()
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _span(delta: timedelta) -> str:

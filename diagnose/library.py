@@ -52,32 +52,46 @@ def analyze(
     return report
 
 
-def add_sections(report: Report, ruleset: RuleSet, baseline: list[Path]) -> None:
-    """The sections every entry point adds after the pipeline: contrast, then the baseline diff."""
+def add_sections(report: Report, ruleset: RuleSet, baseline: Sequence[Path] = ()):
+    """The sections every entry point adds after the pipeline: the contrast, then the diff
+    against a baseline (returned, or None)."""
     from .contrast import contrast
 
     report.sections["contrast"] = contrast(report.outcomes)
-    if baseline:
-        report.sections["baseline"] = baseline_diff(report, ruleset, baseline)
+    if not baseline:
+        return None
+    diff = baseline_diff(report, ruleset, list(baseline))
+    report.sections["baseline"] = diff
+    return diff
 
 
 def baseline_diff(report: Report, ruleset: RuleSet, paths: list[Path]):
     """Against one earlier JSON report, or known-good log exports analyzed now with `ruleset`."""
     from .baseline import diff_against, load_baseline
     from .errors import UsageError
+    from .exit_codes import ExitCode
     from .render.json import report_to_dict
+    from .sources.inputs import NOT_LOGS
 
+    hint = "pass a report written by `diagnose … --format json`, or known-good logs"
     kinds = {p: is_json_report(p) for p in paths}
     reports = [p for p, is_report in kinds.items() if is_report]
     exports = [str(p) for p, is_report in kinds.items() if not is_report]
     if reports and exports or len(reports) > 1:
         raise UsageError("--baseline takes one JSON report, or one or more log exports")
+    for export in exports:
+        suffix = Path(export).suffix.lower()
+        if suffix in NOT_LOGS:
+            raise UsageError(f"--baseline {export}: a {suffix} file is neither a diagnose JSON "
+                             "report nor a log export", hint=hint)
     if reports:
-        previous = load_baseline(reports[0])
-    else:
-        options = AnalyzeOptions(command="baseline: " + " ".join(exports))
-        previous = report_to_dict(analyze_paths(expand_inputs(exports), ruleset, options))
-    return diff_against(report, previous)
+        return diff_against(report, load_baseline(reports[0]))
+    options = AnalyzeOptions(command="baseline: " + " ".join(exports))
+    known_good = analyze_paths(expand_inputs(exports), ruleset, options)
+    if known_good.exit_code() == ExitCode.NO_INPUT:
+        raise UsageError(f"--baseline {' '.join(exports)}: neither a diagnose JSON report nor a "
+                         "log export with any readable records", hint=hint)
+    return diff_against(report, report_to_dict(known_good))
 
 
 def is_json_report(path: Path) -> bool:

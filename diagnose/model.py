@@ -136,7 +136,8 @@ class Finding:
     count: int = 0  # trigger events behind it (count rules: how many within the window)
     symptom_counts: dict[str, int] = field(default_factory=dict)  # explained symptoms by kind
     lines: int = 0  # trigger lines behind `count` (more when the rule counts distinct ids)
-    breakdown: list[tuple[str, int]] = field(default_factory=list)  # trigger templates, most first
+    # trigger lines by masked template, most frequent first: (template, count, first example)
+    breakdown: list[tuple[str, int, str]] = field(default_factory=list)
 
     @property
     def fingerprint(self) -> str:

@@ -40,7 +40,12 @@ class RuleIndex:
         if self.automaton is None:
             return []
         hits: set[int] = set()
-        for literal_id, _, _ in self.automaton.find_matches_as_indexes(text, overlapping=True):
+        try:
+            found = self.automaton.find_matches_as_indexes(text, overlapping=True)
+        except UnicodeEncodeError:  # a lone surrogate (a JSON "\ud800"): no literal holds one
+            text = text.encode("utf-8", "replace").decode("utf-8")
+            found = self.automaton.find_matches_as_indexes(text, overlapping=True)
+        for literal_id, _, _ in found:
             hits.update(self.rules_of[literal_id])
         return [self.rules[i] for i in sorted(hits)]
 
@@ -151,6 +156,15 @@ def _excerpt(text: str) -> str:
     if not lines:
         return ""
     head = lines[0]
-    if len(lines) > 1 and ("Traceback" in head or len(head) < 20):
+    if len(lines) > 1 and "Traceback" in head:
+        # the innermost frame says where it was raised (for an import error: the importer)
+        frames = [ln.strip() for ln in lines if ln.lstrip().startswith('File "')]
+        where = f" … {frames[-1]}" if frames else ""
+        head = f"{head}{where} … {lines[-1].strip()}"
+    elif len(lines) > 1 and len(head) < 20:
         head = f"{head} … {lines[-1].strip()}"
+    elif 1 < len(lines) <= 3 and len(text) <= EXCERPT_CHARS:
+        # a short message split by a newline in a value (`database "netra_dev\n" does not
+        # exist`): keep it whole, the newline shown as the two characters it was logged as
+        head = "\\n".join(ln.strip() for ln in lines)
     return head[:EXCERPT_CHARS]

@@ -20,6 +20,7 @@ CAUSE_CLASSES = (
 )
 SYMPTOM_CLASSES = ("client_timeout_unexplained",)
 OUTCOMES = (*CAUSE_CLASSES, *SYMPTOM_CLASSES, "healthy", "in_progress")
+UNEXPLAINED = "unexplained"  # --fail-on: ERROR/CRITICAL records that no rule explains
 
 CLASS_LABELS = {
     "routing_failure": "Routing failure",
@@ -123,7 +124,10 @@ class Report:
             self.stats.events == 0 and self.stats.ignored == 0
         ):
             return ExitCode.NO_INPUT
-        classes = {f.cls for f in self.findings}
+        classes = {f.cls for f in self.findings} | {o.outcome for o in self.outcomes}
+        errors = self.sections.get("unexplained_errors")
+        if errors is not None and getattr(errors, "total", 0):
+            classes.add(UNEXPLAINED)
         if fail_on is not None:
             return ExitCode.FINDINGS if classes & fail_on else ExitCode.OK
         return ExitCode.FINDINGS if self.causes else ExitCode.OK
@@ -141,6 +145,8 @@ class Report:
                 top = self.symptoms[0]
                 more = len(self.symptoms) - 1
                 tail = f" (+{more} more)" if more else ""
+                if top.scope != "connection":
+                    return f"No root cause in these logs: {top.title}{tail}."
                 return (
                     f"No root cause in these logs: {top.title} — "
                     f"{len(top.connections)} connection(s){tail}."

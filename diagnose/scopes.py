@@ -24,6 +24,7 @@ MAX_TRIGGERS_KEPT = 5_000  # per group: the places surface findings recount afte
 MAX_SYMPTOMS_KEPT = 50_000  # symptom events kept for attribution to wider causes
 MAX_TEMPLATES = 50  # per group: distinct trigger lines counted for the breakdown
 MAX_UNITS = 100_000  # per group: distinct instances (or other ids) remembered for `distinct`
+EVIDENCE_PER_KIND = 3  # distinct lines of each evidence kind kept per scope value
 
 
 @dataclass(slots=True)
@@ -86,10 +87,16 @@ class ScopeEvaluator:
             else:
                 self.symptoms_dropped += 1
         if event.kind in self.evidence_kinds:
-            for scope in ("instance", "revision", "service"):
-                seen = self.evidence.setdefault((scope, event.ids.get(scope, "")), {})
-                if event.kind not in seen:
-                    seen[event.kind] = event
+            # per scope value and kind, the first line of up to EVIDENCE_PER_KIND distinct
+            # templates (a one-line error and the traceback that names the file)
+            template = mask(event.text)
+            places = [(scope, event.ids.get(scope, "")) for scope in ("instance", "revision",
+                                                                        "service")]
+            for place in [*places, ("*", "")]:  # "*": any scope value, the fallback
+                seen = self.evidence.setdefault(place, {})
+                kept = seen.setdefault(event.kind, {})
+                if template not in kept and len(kept) < EVIDENCE_PER_KIND:
+                    kept[template] = event
         if event.kind not in self._trigger_kinds:
             return
         for rule in self.rules:
@@ -131,10 +138,14 @@ class ScopeEvaluator:
             if group.fired_at is None:
                 continue
             rule = by_id[rule_id]
-            related = [
-                e for kind, e in sorted(self.evidence.get((rule.scope, scope_key), {}).items())
-                if kind in rule.evidence_kinds
-            ]
+            seen = self.evidence.get((rule.scope, scope_key), {})
+            anywhere = self.evidence.get(("*", ""), {})
+            # round robin over the declared kinds: the first line of each kind, then the next;
+            # a kind this scope value never logged is taken from another (the auth service's
+            # complaint beside the backend's refusals)
+            lists = [list((seen.get(kind) or anywhere.get(kind) or {}).values())
+                     for kind in rule.evidence_kinds]
+            related = [ls[i] for i in range(EVIDENCE_PER_KIND) for ls in lists if i < len(ls)]
             hits.append(ScopeHit(
                 rule=rule,
                 scope_key=scope_key,

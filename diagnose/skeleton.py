@@ -10,6 +10,7 @@ not to match. It respects the loader's limits (regex length, prefilter length, s
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .masking import PLACEHOLDER_PATTERNS, clean
 from .patterns import Template
@@ -40,6 +41,12 @@ _ID_ALIASES = {
     "thread": "thread", "thread_id": "thread", "run": "run", "run_id": "run",
 }
 _MAX_REGEX = 1900  # the loader rejects patterns over 2,000 characters
+_START = r"^\s*"
+# Rules run on RE2, whose \s is ASCII only; the miner splits words on any Unicode space (NEL,
+# NBSP, U+2028…), so the gaps between words must match those too.
+_SPACES = "\\s\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"  # literal chars:
+_GAP = f"[{_SPACES}]+"  # the same class in RE2 and in `re`
+_WORD = f"(?:^|[{_SPACES}])"  # a word start, without a lookbehind (RE2 has none)
 _MIN_LITERAL = 3  # … and prefilter literals shorter than 3
 _COUNTER_CANDIDATES = ("TODO: paste a line this rule must NOT match", "-", "")
 
@@ -100,8 +107,10 @@ def _regex_for(tokens: list[str], example: str) -> tuple[str, dict[str, str]]:
     keep = len(tokens)
     while keep > 1 and len(_build(tokens[:keep], loose=False)[0]) > _MAX_REGEX:
         keep -= 1
-    for loose in (False, True):
-        regex, kinds = _build(tokens[:keep], loose=loose)
+    # Anchored at the start of the text when the template is the whole line; after a header the
+    # miner stripped (an unknown text format), at the start of a word.
+    for anchor, loose in ((_START, False), (_START, True), (_WORD, False), (_WORD, True)):
+        regex, kinds = _build(tokens[:keep], loose=loose, anchor=anchor)
         match = re.search(regex, example)
         if not match:
             continue
@@ -111,7 +120,7 @@ def _regex_for(tokens: list[str], example: str) -> tuple[str, dict[str, str]]:
             if kinds[name] == "STR" and value and value[0] in "'\""
         }
         if quotes:  # move the quotes outside the group so `expect` holds the bare value
-            regex = _build(tokens[:keep], loose=loose, quotes=quotes)[0]
+            regex = _build(tokens[:keep], loose=loose, quotes=quotes, anchor=anchor)[0]
             match = re.search(regex, example)
         if match and len(regex) <= _MAX_REGEX:
             return regex, {k: v for k, v in match.groupdict().items() if v is not None}
@@ -119,15 +128,15 @@ def _regex_for(tokens: list[str], example: str) -> tuple[str, dict[str, str]]:
 
 
 def _build(
-    tokens: list[str], *, loose: bool, quotes: dict[str, str] | None = None
+    tokens: list[str], *, loose: bool, quotes: dict[str, str] | None = None, anchor: str = r"^\s*"
 ) -> tuple[str, dict[str, str]]:
     """Template tokens → (regex, group name → placeholder kind)."""
     counts: dict[str, int] = {}
     kinds: dict[str, str] = {}
-    parts = [r"^\s*"]
+    parts = [anchor]
     for i, token in enumerate(tokens):
         if i:
-            parts.append(r"\s+")
+            parts.append(_GAP)
         context = tokens[i - 1] if i and _is_constant(tokens[i - 1]) else ""
         for piece in _PLACEHOLDER_SPLIT.split(token):
             if _PLACEHOLDER_SPLIT.fullmatch(piece):
@@ -195,7 +204,7 @@ def _toml_str(text: str) -> str:
             out.append("\\" + ch)
         elif ch == "\t":
             out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+        elif _hidden(ch):
             out.append(f"\\u{ord(ch):04x}")
         else:
             out.append(ch)
@@ -204,14 +213,23 @@ def _toml_str(text: str) -> str:
 
 def _toml_regex(regex: str) -> str:
     """Literal `'''…'''` keeps a regex readable; fall back to a basic string when it cannot."""
-    unsafe = "'''" in regex or regex.endswith("'") or any(
-        ord(ch) < 0x20 or ord(ch) == 0x7F for ch in regex
-    )
+    unsafe = "'''" in regex or regex.endswith("'") or any(_hidden(ch) for ch in regex)
     return _toml_str(regex) if unsafe else f"'''{regex}'''"
 
 
 def _comment(text: str) -> str:
-    return _shorten(clean(text).replace("\n", " "), 200)
+    """Comment text: no escapes exist there, so hidden characters are written as `\\uXXXX`."""
+    flat = clean(text).replace("\n", " ")
+    return _shorten("".join(f"\\u{ord(ch):04x}" if _hidden(ch) else ch for ch in flat), 200)
+
+
+def _hidden(ch: str) -> bool:
+    """Controls (C0, DEL, C1), bidi and zero-width format characters, line/paragraph separators:
+    raw in the TOML they would hide or reorder what a reviewer reads (issue 12)."""
+    code = ord(ch)
+    if code < 0x20 or 0x7F <= code <= 0x9F:
+        return True
+    return code > 0x9F and unicodedata.category(ch) in ("Cf", "Zl", "Zp")
 
 
 def _shorten(text: str, limit: int) -> str:

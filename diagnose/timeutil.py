@@ -22,6 +22,7 @@ TZ_ABBREVIATIONS: dict[str, int] = {
     "BST": 3600, "CET": 3600, "CEST": 2 * 3600, "EET": 2 * 3600, "EEST": 3 * 3600,
     "IST": 19800, "JST": 9 * 3600, "AEST": 10 * 3600, "AEDT": 11 * 3600,
 }
+MAX_STAMP = 80  # characters; `Sun Dec 04 04:47:44.123456 2005 +00:00` is well below
 MIN_YEAR, MAX_YEAR = 1900, 2999  # log stamps outside these years are unreadable, not data
 _EPOCH = re.compile(r"^\d{9,19}(?:\.\d+)?$")
 _ISO_FAST = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?$")
@@ -80,6 +81,8 @@ def parse_timestamp(value: object, default_tz: tzinfo = UTC) -> tuple[datetime, 
     if not isinstance(value, str) or not value.strip():
         raise TimestampError(f"missing or non-text time stamp {str(value)[:60]!r}")
     text = value.strip()
+    if len(text) > MAX_STAMP:  # no real stamp is this long; dateutil would choke on it
+        raise TimestampError(f"unreadable time stamp {text[:60]!r}… ({len(text)} characters)")
     if _EPOCH.match(text):
         return _to_utc(from_epoch(text), UTC)
     if _ISO_FAST.match(text):
@@ -111,7 +114,7 @@ def _parse_general(text: str, default_tz: tzinfo) -> tuple[datetime, bool]:
             dt = dateutil_parser.parse(text, tzinfos=TZ_ABBREVIATIONS)
     except dateutil_parser.UnknownTimezoneWarning as exc:
         raise TimestampError(f"unknown time zone in {text[:60]!r}") from exc
-    except (ValueError, OverflowError) as exc:
+    except (ValueError, OverflowError, ArithmeticError) as exc:  # decimal errors on odd digits
         raise TimestampError(f"unreadable time stamp {text[:60]!r}") from exc
     return _to_utc(dt, default_tz)
 

@@ -148,8 +148,8 @@ def crash_loop() -> list[dict]:
 
 def auth_rejections() -> list[dict]:
     """Every WebSocket upgrade refused with 403: the backend verifies tokens with another JWT
-    secret than the auth service signs them with; the auth service also sees a Service ID with
-    a trailing newline."""
+    secret than the auth service signs them with; the auth service also rejects the backend's
+    stale SERVICE_ID."""
     x = Export(83)
     rev, auth_rev = f"{BACKEND}-00083-5xw", f"{AUTH}-00061-q7d"
     start = datetime(2025, 9, 7, 13, 20, 0, tzinfo=UTC)
@@ -173,11 +173,14 @@ def auth_rejections() -> list[dict]:
               message=f"WebSocket connection rejected in staging: {reason}")
         x.request(t + timedelta(milliseconds=45), "/ws", 403, revision=rev, instance=inst,
                   agent="Netra-E2E-Tests/1.0")
-        if n % 4 == 0:
+        if n % 4 == 0:  # the auth service's own view, as its stdlib formatter writes it
+            expected = f"netra-auth-staging-{1757251259 + 30 * n}"
             x.add(t + timedelta(milliseconds=20), revision=auth_rev, instance=auth_inst,
                   service=AUTH, severity="WARNING",
-                  message="Blacklist check - Service ID mismatch: expected 'netra-backend', "
-                          "got 'netra-backend\\n'")
+                  text=f"{t:%Y-%m-%d %H:%M:%S},{t.microsecond // 1000:03d} - auth-service - "
+                       "auth_service.auth_core.routes.auth_routes - WARNING - Blacklist check - "
+                       "Service ID mismatch: received 'netra-auth-staging-1757251019', expected "
+                       f"'{expected}'. Backend should use SERVICE_ID='{expected}'")
     return sorted(x.entries, key=lambda e: (e["timestamp"], e["insertId"]))
 
 

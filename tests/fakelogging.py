@@ -1,19 +1,22 @@
 """A fake Cloud Logging REST API (`POST /v2/entries:list`) on 127.0.0.1, for tests.
 
-The pull's real HTTP session (google-auth, anonymous credentials) is pointed at it, so the tests
-exercise the real wire protocol: JSON request bodies, page tokens, Google error
-envelopes. The fake serves the given entries in order, honours only the `timestamp>=` / `timestamp<`
-terms of the filter, and pages by `pageSize` (the page token is the offset). Every request body
-is recorded. Any request can be scripted to misbehave: 429 (with the RESOURCE_EXHAUSTED ErrorInfo
-body the real API sends), 500, 503, 403, 400, garbage JSON, a cut connection, a stall, an empty
-page, a page whose `nextPageToken` repeats the token asked for (`repeat`), a 307 redirect to
-`redirect_to` (`redirect`), a slow-loris body that drips one byte every `drip_s` seconds
-(`slowloris`), or headers that drip the same way and never end (`slowheaders`).
+The pull's real `google.cloud.logging.Client` (REST, anonymous credentials) is pointed at it, so
+the tests exercise the real client and wire protocol: the client's JSON request bodies (POSTed to
+`/v2/entries:list?prettyPrint=false`), page tokens, Google error envelopes. The fake serves the
+given entries in order, honours only the `timestamp>=` / `timestamp<` terms of the filter, and
+pages by `pageSize` (the page token is the offset). Every request body is recorded, and its
+headers. Answers are gzipped when the request accepts it, as Google's are. Any request can be
+scripted to misbehave: 429 (with the RESOURCE_EXHAUSTED ErrorInfo body the real API sends), 500,
+503, 401, 403, 400, garbage JSON, a cut connection, a stall, an empty page, a page whose
+`nextPageToken` repeats the token asked for (`repeat`), a 307 redirect to `redirect_to`
+(`redirect`), a slow-loris body that drips one byte every `drip_s` seconds (`slowloris`), headers
+that drip the same way and never end (`slowheaders`), or any status and body (`odd`).
 `endless=True` makes every page full of fresh entries with a new token, forever.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import socket
@@ -24,8 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 ACTIONS = (
-    "429", "500", "503", "403", "400", "garbage", "cut", "stall", "empty", "repeat", "redirect",
-    "slowloris", "slowheaders",
+    "429", "500", "503", "401", "403", "400", "garbage", "cut", "stall", "empty", "repeat", "redirect",
+    "slowloris", "slowheaders", "odd",
 )
 MAX_BODY = 1 << 20  # a request body larger than this is refused (bounds the read)
 _BOUND = re.compile(r'timestamp\s*(>=|<)\s*"([^"]+)"')
@@ -55,6 +58,7 @@ QUOTA_429 = {
 _ERRORS = {
     "500": (500, "INTERNAL", "Internal error encountered."),
     "503": (503, "UNAVAILABLE", "The service is currently unavailable."),
+    "401": (401, "UNAUTHENTICATED", "Request had invalid authentication credentials."),
     "403": (403, "PERMISSION_DENIED", "Permission 'logging.logEntries.list' denied on resource."),
     "400": (
         400,
@@ -89,8 +93,10 @@ class FakeLogging:
         self.redirect_to = redirect_to
         self.script: dict[int, str] = {}  # 1-based request number → action
         self.errors = dict(_ERRORS)  # action → (HTTP code, status, message); tests may edit
+        self.odd: tuple[int, bytes] = (500, b"")  # what the `odd` action answers: status, body
         self.requests: list[dict] = []  # every request body, in order
         self.paths: list[str] = []
+        self.headers: list[dict[str, str]] = []  # every request's headers, names lower-cased
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -129,10 +135,11 @@ class FakeLogging:
 
     # -- request handling (called from handler threads) --
 
-    def answer(self, path: str, body: dict) -> tuple[str, object]:
+    def answer(self, path: str, body: dict, headers: dict[str, str]) -> tuple[str, object]:
         with self._lock:
             self.requests.append(body)
             self.paths.append(path)
+            self.headers.append(headers)
             action = self.script.get(len(self.requests))
         if urlsplit(path).path != "/v2/entries:list":
             return "error", (404, "NOT_FOUND", f"no such method {urlsplit(path).path}")
@@ -142,6 +149,8 @@ class FakeLogging:
             return "json", (429, QUOTA_429)
         if action in ("garbage", "cut", "stall", "redirect", "slowheaders"):
             return action, None
+        if action == "odd":
+            return "raw", self.odd
         page = self._page(body, empty=action == "empty")
         if action == "repeat":
             page["nextPageToken"] = str(body.get("pageToken") or 0)
@@ -181,7 +190,8 @@ def _made_up(n: int) -> dict:
     """Entry number n of an endless log: distinct ids, one second apart."""
     seconds = 1_757_375_000 + n
     stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"insertId": f"endless-{n:08d}", "timestamp": stamp, "textPayload": f"line {n}"}
+    return {"insertId": f"endless-{n:08d}", "timestamp": stamp, "textPayload": f"line {n}",
+            "logName": "projects/endless/logs/run.googleapis.com%2Fstdout"}
 
 
 def _handler_for(fake: FakeLogging) -> type[BaseHTTPRequestHandler]:
@@ -196,12 +206,15 @@ def _handler_for(fake: FakeLogging) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw or b"{}")
             except ValueError:
                 body = {"_unparseable": raw.decode("utf-8", "replace")}
-            kind, payload = fake.answer(self.path, body)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            kind, payload = fake.answer(self.path, body, headers)
             if kind == "json":
                 self._send_json(*payload)
             elif kind == "error":
                 code, status, message = payload
                 self._send_json(code, {"error": {"code": code, "message": message, "status": status}})
+            elif kind == "raw":
+                self._send_raw(*payload)
             elif kind == "garbage":
                 self._send_raw(200, b"<html><body>502 Bad Gateway</body></html>")
             elif kind == "cut":
@@ -223,9 +236,14 @@ def _handler_for(fake: FakeLogging) -> type[BaseHTTPRequestHandler]:
             self._send_raw(code, json.dumps(obj).encode("utf-8"))
 
         def _send_raw(self, code: int, data: bytes) -> None:
+            zipped = "gzip" in (self.headers.get("Accept-Encoding") or "")
+            if zipped:  # as Google's front ends do for the client's `Accept-Encoding: gzip`
+                data = gzip.compress(data)
             try:
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json; charset=UTF-8")
+                if zipped:
+                    self.send_header("Content-Encoding", "gzip")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

@@ -7,6 +7,7 @@ import json
 import random
 import re
 import tomllib
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -338,3 +339,21 @@ def test_any_mined_line_gives_a_skeleton_that_loads_and_matches_its_example(word
     ]
     assert not regex.search(doc["counter_samples"][0]["text"])
     assert all(len(p) >= 3 and p in template.example for p in doc["prefilter"])
+
+
+def test_skeleton_escapes_bidi_zero_width_and_c1_controls(tmp_path):
+    """Issue 12: log text must not reorder or hide parts of the TOML a reviewer reads."""
+    line = "Payment \u202eoverride\u202c for \u2066admin\u2069 user\u200b_x next\u0085line csi\u009b"
+    miner = TemplateMiner()
+    miner.add(line + " from e2e-staging-49066fc8", "ERROR", "evil\u202e.log:1")
+    (template,) = miner.templates()
+
+    text = rule_skeleton(template, "bidi")
+
+    hidden = [ch for ch in text if ch != "\n" and unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")]
+    assert hidden == []
+    assert "\\u202e" in text.lower()
+    ruleset = load_skeleton(tmp_path, template, "bidi")
+    assert selftest(ruleset).ok
+    assert ruleset.event_rules[0].samples[0].text == template.example
+    assert "\u202e" in template.example  # the sample itself still holds the real characters

@@ -1,5 +1,5 @@
-"""`diagnose pull`: the filter compiler and the live pull, run with google-auth's real HTTP session
-and api_core's Retry over the real REST protocol against a fake Logging API on 127.0.0.1
+"""`diagnose pull`: the filter compiler and the live pull, run through the real
+`google.cloud.logging.Client` (REST) and api_core's Retry against a fake Logging API on 127.0.0.1
 (tests/fakelogging.py).
 
 Nothing else is ever contacted: the fixtures below remove credentials and point gcloud's config
@@ -8,6 +8,7 @@ and HOME at empty temporary directories, and NO_GCE_CHECK stops the metadata-ser
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import socket
@@ -228,6 +229,15 @@ def test_pull_follows_pages_and_sends_the_exact_filter(fake, entries):
     assert stats.unparsed_total == 0 and stats.warnings == []
 
 
+def test_pages_are_requested_by_the_google_cloud_logging_client(fake):
+    """The project's rule: the pull goes through google-cloud-logging, not a hand-made request."""
+    from google.cloud.logging import __version__ as client_version
+
+    pull(fake)
+    assert len(fake.headers) == 4
+    assert all(f"gccl/{client_version}" in h["x-goog-api-client"].split() for h in fake.headers)
+
+
 def test_pulled_records_equal_the_records_read_from_the_same_entries(fake, entries):
     records, _, _ = pull(fake, page_size=1000)
     expected = [entry_to_record(e, source=f"cloud-logging:{PROJECT}", line=0)[0] for e in entries]
@@ -401,6 +411,19 @@ def test_headers_that_never_end_are_cut_at_the_request_deadline_too(fake, entrie
     assert ids(records) == [e["insertId"] for e in entries]
 
 
+def test_an_answer_larger_than_the_cap_once_unzipped_is_cut_and_retried(fake, monkeypatch):
+    from diagnose.sources import httpfetch
+
+    monkeypatch.setattr(httpfetch, "MAX_BODY_BYTES", 4000)  # a page of 5 entries: 4.8 kB, 1 kB gzipped
+    with pytest.raises(PullError) as err:
+        pull(fake, [], max_retries=1)
+    assert err.value.message == (
+        f"the Logging API at {fake.url} kept failing: the response was larger than 4,000 bytes "
+        "(after 1 retry)"
+    )
+    assert len(fake.requests) == 2
+
+
 def test_a_redirect_to_another_address_is_not_followed(entries):
     with FakeLogging(entries) as elsewhere, FakeLogging(entries, redirect_to=elsewhere.url) as home:
         home.fail("redirect", 1)
@@ -428,6 +451,17 @@ def test_permission_denied_names_the_role_and_project(fake):
     assert "roles/logging.viewer" in err.value.hint and len(fake.requests) == 1
 
 
+def test_a_401_from_a_custom_endpoint_is_one_line_not_a_traceback(fake):
+    fake.fail("401", 1)
+    with pytest.raises(PullError) as err:
+        pull(fake)
+    assert err.value.message == (
+        f"the Logging API at {fake.url} asked for credentials (HTTP 401); requests to a custom "
+        "endpoint are anonymous: Anonymous credentials cannot be refreshed."
+    )
+    assert ENDPOINT_ENV in err.value.hint and len(fake.requests) == 1
+
+
 def test_rejected_filter_shows_the_apis_message(fake):
     fake.fail("400", 1)
     with pytest.raises(PullError) as err:
@@ -444,6 +478,27 @@ def test_server_text_in_an_error_is_one_clean_line(fake):
     with pytest.raises(PullError) as err:
         pull(fake)
     assert err.value.message == "the Logging API rejected the filter: bad token here"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "shown"),
+    [
+        (502, b"<html><body>Bad Gateway</body></html>", "<html><body>Bad Gateway</body></html>"),
+        (500, b'{"error": "boom"}', '{"error": "boom"}'),
+        (500, b'"' + b"x" * 5000 + b'"', '"' + "x" * 299),  # the first 300 characters
+        (500, b'{"error": {"message": "odd details", "details": "not a list"}}', "odd details"),
+        (429, b'{"error": {"message": "slow down", "details": [{"@type": '
+              b'"type.googleapis.com/google.rpc.ErrorInfo", "reason": "R", "metadata": "m"}]}}',
+         "slow down"),
+    ],
+)
+def test_an_error_answer_of_any_shape_is_one_line_not_a_traceback(fake, status, body, shown):
+    fake.odd = (status, body)
+    fake.fail("odd", 1, 2)
+    with pytest.raises(PullError) as err:
+        pull(fake, [], max_retries=1)
+    assert err.value.message.endswith(f"HTTP {status} {shown} (after 1 retry)")
+    assert "\n" not in err.value.message and len(err.value.message) < 500
 
 
 def test_unreachable_endpoint_is_named():
@@ -518,12 +573,65 @@ def test_unreadable_entries_are_counted_not_raised(entries):
     assert all(u.source == f"cloud-logging:{PROJECT}" for u in stats.unparsed)
 
 
+def test_entries_the_client_cannot_read_are_analysed_with_the_rest_of_their_page(entries):
+    """The client refuses an entry without logName or with a `+00:00` time stamp, and stops there."""
+    odd = [
+        entries[0],
+        {k: v for k, v in entries[1].items() if k != "logName"},
+        {**entries[2], "timestamp": entries[2]["timestamp"].replace("Z", "+00:00")},
+        entries[3],
+    ]
+    with FakeLogging(odd) as server:
+        records, stats, calls = pull(server, page_size=10)
+    source = f"cloud-logging:{PROJECT}"
+    assert records == [entry_to_record(e, source=source, line=0)[0] for e in odd]
+    assert stats.records_read == 4 and stats.unparsed_total == 0
+    assert calls == [(4, 1)] and len(server.requests) == 1
+
+
+REAL_EXPORTS = Path(__file__).resolve().parents[1].parent / "shared" / "real" / "exports"
+
+
+def _real_entry_arrays() -> list[Path]:
+    """The real exports that are Cloud Logging LogEntry arrays, found by shape, not by name."""
+    found = []
+    for path in sorted(REAL_EXPORTS.rglob("*.json*")) if REAL_EXPORTS.is_dir() else []:
+        raw = path.read_bytes()
+        try:
+            data = json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)
+        except ValueError:
+            continue
+        if isinstance(data, list) and data and all(isinstance(e, dict) and "timestamp" in e for e in data):
+            found.append(path)
+    return found
+
+
+@pytest.mark.skipif(not REAL_EXPORTS.is_dir(), reason=f"real material not found at {REAL_EXPORTS}")
+def test_real_exports_pulled_through_the_client_give_the_records_the_file_gives():
+    """What the client's entries keep is all the analysis reads, on every real LogEntry export."""
+    paths = _real_entry_arrays()
+    assert len(paths) >= 3
+    for path in paths:
+        raw = path.read_bytes()
+        entries = json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)
+        with FakeLogging(entries) as server:
+            stats = ParseStats()
+            records = list(pull_records(
+                PROJECT, datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC),
+                filter_str="", stats=stats, endpoint=server.url,
+            ))
+        source = f"cloud-logging:{PROJECT}"
+        assert records == [entry_to_record(e, source=source, line=0)[0] for e in entries], path.name
+        assert stats.records_read == len(entries) and stats.unparsed_total == 0, path.name
+
+
 def test_save_writes_api_shaped_json_lines_that_reread_to_the_same_records(fake, entries, tmp_path):
     out = tmp_path / "pull.jsonl"
     fake.fail("429", 2)
     records, _, _ = pull(fake, [], save_path=out)  # the retried page is not saved twice
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line) for line in lines] == entries  # no duplicate after the resume
+    # as the API sent them (receiveTimestamp too, which the client's entries drop), no duplicate
+    assert [json.loads(line) for line in lines] == entries
     reread = [
         entry_to_record(json.loads(line), source=str(out), line=i)[0] for i, line in enumerate(lines, 1)
     ]

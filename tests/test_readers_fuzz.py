@@ -4,13 +4,14 @@ For each reader a valid seed in its shape is mutated (bytes flipped, cut, splice
 line ends changed, hostile values inserted), then analyzed. The properties are what a user relies
 on: no traceback, an exit code in {0, 1, 3}, and accounting that adds up (analyze_json checks
 all three). Examples are few, small and derandomized, so the module stays within seconds; longer
-runs: raise max_examples with HYPOTHESIS_PROFILE or run the functions from a script.
+runs: READERS_FUZZ_EXAMPLES=500 .venv/bin/python -m pytest tests/test_readers_fuzz.py
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_hardening import analyze_json
 
-FUZZ = settings(max_examples=12, deadline=None, derandomize=True,
+EXAMPLES = int(os.environ.get("READERS_FUZZ_EXAMPLES", "12"))  # more for a long run, by hand
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -59,6 +61,10 @@ SEEDS: dict[str, bytes] = {
     "table": ("TIMESTAMP                    SEVERITY  TEXT_PAYLOAD\n" + "".join(
         f"2025-09-01T00:47:{i:02d}.468879Z  ERROR     {_TEXTS[i % 5]}\n"
         "                                       continued row\n" for i in range(12))).encode(),
+    "table-columns": open(Path(__file__).parent / "data" / "sources" / "gcloud_table_columns.txt",
+                          "rb").read(),
+    "split-loguru": open(Path(__file__).parent / "data" / "sources"
+                         / "loguru_split_oldest_first.json", "rb").read(),
     "pytest": ("tests/e2e/test_x.py::test_a FAILED [ 33%]\n"
                "E   websockets.exceptions.InvalidStatus: server rejected WebSocket connection: "
                "HTTP 403\nERROR:netra_backend.app.x:Worker failed\n"
@@ -127,6 +133,6 @@ def test_every_seed_is_read_whole(run_cli):
             code, doc = analyze_json(run_cli, path)
             assert doc["stats"]["unparsed_total"] == sum(
                 1 for u in doc["stats"]["unparsed"] if "no time stamp" in u["reason"]), shape
-            assert doc["stats"]["records_read"] >= 4, shape
+            assert doc["stats"]["records_read"] >= 3, shape
         finally:
             shutil.rmtree(folder)

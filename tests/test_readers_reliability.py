@@ -218,3 +218,16 @@ def test_zero_padding_between_members_still_reads(run_cli, tmp_path):
     path.write_bytes(one + b"\x00" * 100 + two)
     code, doc = analyze_json(run_cli, path)
     assert records(doc) == 2
+
+
+@pytest.mark.parametrize("stamp", [
+    "2025-09-07T13:20" + "9" * 5000 + ":11.5Z",  # found by the reader fuzz: decimal error
+    "2025-09-07T13:20:" + "9" * 40 + "Z",
+])
+def test_absurd_stamps_are_unparsed_not_a_traceback(run_cli, tmp_path, stamp):
+    path = tmp_path / "odd.jsonl"
+    path.write_text(json.dumps({**entry(1, "TimeoutError in agent"), "timestamp": stamp}) + "\n")
+    code, doc = analyze_json(run_cli, path)
+    assert code == 3  # the only record is unreadable: one line saying so, no report
+    assert "none of the 1 records read could be parsed" in doc["stats"]["reason"]
+    assert "odd.jsonl:1: unreadable time stamp" in doc["stats"]["reason"]

@@ -115,9 +115,9 @@ def test_escaped_newlines_become_lines_so_the_exception_is_last():
 
 def test_a_json_document_without_log_entries_is_no_usable_input(run_cli):
     code, doc = analyze_json(run_cli, data("not_logs.json"))
-    assert code == 3
-    assert doc["stats"]["records_read"] == 1
-    assert doc["stats"]["unparsed"][0]["reason"].startswith("not a log entry")
+    assert code == 3  # one line, no report: it says how many records and why
+    assert "none of the 1 records read could be parsed" in doc["stats"]["reason"]
+    assert "not_logs.json:1: not a log entry" in doc["stats"]["reason"]
 
 
 @pytest.mark.parametrize("text", ['[{"a": 1}, {"b": [2]}]', '[\n  {\n    "a": 1\n  }\n]\n'])
@@ -126,7 +126,7 @@ def test_an_array_of_objects_that_are_not_log_entries_is_no_usable_input(run_cli
     path.write_text(text)
     code, doc = analyze_json(run_cli, path)
     assert code == 3
-    assert all(u["reason"].startswith("not a log entry") for u in doc["stats"]["unparsed"])
+    assert "not a log entry" in doc["stats"]["reason"]
 
 
 def test_a_stub_entry_with_a_text_payload_is_read_not_rejected(run_cli, tmp_path):
@@ -302,3 +302,45 @@ def test_an_array_of_pages_of_entries_is_read_entry_by_entry(tmp_path):
     path.write_text(json.dumps([page, page[:2]]))
     records, stats = read(str(path))
     assert stats.records_read == 5 and stats.duplicates == 2 and stats.unparsed_total == 0
+
+
+def test_a_scripts_own_dump_with_a_payload_key_reads_the_payload(tmp_path):
+    path = tmp_path / "dump.jsonl"
+    path.write_text(
+        json.dumps({"timestamp": "2025-09-15 20:03:08+00:00", "severity": "ERROR",
+                    "payload": {"message": "Worker failed to boot.", "logger": "gunicorn"}}) + "\n"
+        + json.dumps({"timestamp": "2025-09-15 20:03:09+00:00", "severity": "WARNING",
+                      "payload": "Container called exit(3)."}) + "\n")
+    records, _ = read(str(path))
+    assert [(r.text, r.fields.get("logger")) for r in records] == [
+        ("Worker failed to boot.", "gunicorn"), ("Container called exit(3).", None)]
+
+
+def test_structured_lines_with_special_or_tracing_fields_keep_their_message(tmp_path):
+    path = tmp_path / "stdout.jsonl"
+    path.write_text(
+        json.dumps({"message": "WebSocket error: boom", "severity": "ERROR",
+                    "span_id": "abc", "trace_id": "def"}) + "\n"
+        + json.dumps({"message": "GET /ws upgrade refused", "severity": "WARNING",
+                      "httpRequest": {"requestMethod": "GET", "requestUrl": "https://x/ws",
+                                      "status": 403}}) + "\n")
+    records, _ = read(str(path))
+    assert [r.text for r in records] == ["WebSocket error: boom", "GET /ws upgrade refused"]
+    assert records[1].fields["http_status"] == "403"
+
+
+def test_gcloud_table_with_projected_columns_reads_them_as_fields():
+    records, stats = read("gcloud_table_columns.txt")
+    assert stats.records_read == 3
+    assert [(r.severity, r.fields.get("revision"), r.insert_id) for r in records] == [
+        ("WARNING", "netra-backend-staging-00042-abc", "68b4e1c0000729a1"),
+        ("ERROR", "netra-backend-staging-00042-abc", "68b4e1c0000729a2"),
+        ("ERROR", "netra-backend-staging-00042-abc", "68b4e1c0000729a3"),
+    ]
+    assert records[0].text == "Container called exit(1)."
+    assert records[1].text.split("\n") == [
+        "Traceback (most recent call last):",
+        '  File "/app/netra_backend/app/main.py", line 3, in <module>',
+        "ModuleNotFoundError: No module named 'netra_backend.app.services.monitoring'",
+    ]
+    assert records[2].text == ""

@@ -43,7 +43,7 @@ NESTED = (
 )
 SAMPLES_HINT = "(every event rule needs at least one [[samples]] entry that must match)"
 EVENT_KEYS = (
-    "id, kind, emits, title, status, prefilter, patterns, engine, attrs, min_severity, sticky_ids, "
+    "id, kind, emits, title, status, prefilter, patterns, exclude, engine, attrs, min_severity, sticky_ids, "
     "sets_sticky_ids, where, samples, counter_samples"
 )
 

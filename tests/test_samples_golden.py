@@ -11,6 +11,7 @@ import re
 
 import pytest
 from conftest import REPO
+from conftest import SAMPLES as SAMPLES_DIR
 
 GOLDEN = REPO / "tests" / "golden"
 
@@ -25,6 +26,9 @@ SAMPLES = {
     "staging-hour.jsonl.gz": (1, None),
     "loguru-text.log": (1, None),
     "cloud-run-stdout.jsonl": (1, None),
+    # service-level samples: their outcome is a wider-scope finding (see test_service_samples)
+    "crash-loop-hour.json": (1, None),
+    "auth-rejection-hour.jsonl": (1, None),
 }
 FORMATS = {"json": "json", "terminal": "txt", "markdown": "md", "junit": "xml", "html": "html"}
 
@@ -114,3 +118,26 @@ def test_json_report_is_identical_whatever_the_file_order_or_overlap(run_cli, tm
     assert c["stats"]["duplicates"] > 0
     assert c["stats"]["records_read"] == 2 * first["stats"]["records_read"] - 40  # 40 client lines
 
+
+
+@pytest.mark.parametrize(("sample", "cls", "scope", "key", "count"), [
+    ("crash-loop-hour.json", "crash_loop", "revision", "netra-backend-staging-00740-47l", 16),
+    ("auth-rejection-hour.jsonl", "auth_rejected", "service", "netra-backend-staging", 44),
+])
+def test_service_samples_name_their_wider_cause_first(run_cli, sample, cls, scope, key, count):
+    """samples/README.md: a crash-looping revision, an auth-rejection storm on the service."""
+    doc = json.loads(run_cli("analyze", SAMPLES_DIR / sample, "-f", "json").out)
+    first = doc["findings"][0]
+    assert (first["class"], first["scope"], first["scope_key"], first["count"]) == (
+        cls, scope, key, count)
+    assert doc["verdict"].startswith("ROOT CAUSE: ")
+    assert sum(first["symptom_counts"].values()) > 0  # the 503s / 403s it explains
+
+
+def test_service_samples_are_what_their_script_writes():
+    import subprocess
+    import sys
+
+    check = subprocess.run([sys.executable, str(SAMPLES_DIR / "make_service_incidents.py"),
+                            "--check"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -99,3 +99,23 @@ def test_unexplained_errors_are_listed_without_patterns(run_cli, tmp_path):
     assert top["last_seen"] == "2025-09-20T10:00:02.000000Z"
     assert "ERROR/CRITICAL" in report["verdict"]
     assert result.code == ExitCode.OK
+
+
+def test_fail_on_unexplained_makes_unexplained_errors_fail_the_run(run_cli, tmp_path):
+    log = tmp_path / "errors.jsonl"
+    log.write_text(json.dumps({"timestamp": "2025-09-20T10:00:00Z", "severity": "ERROR",
+                               "jsonPayload": {"message": "Payment gateway refused order 7"}}) + "\n")
+    assert run_cli("analyze", log).code == ExitCode.OK
+    assert run_cli("analyze", log, "--fail-on", "unexplained").code == ExitCode.FINDINGS
+    # the OOM lines are ERRORs no built-in rule explains; the user pack explains them
+    assert run_cli("analyze", OOM_HOUR, "--fail-on", "unexplained").code == ExitCode.FINDINGS
+    explained = run_cli("analyze", OOM_HOUR, "--rules", OOM_PACK, "--fail-on", "unexplained")
+    assert explained.code == ExitCode.OK
+
+
+def test_fail_on_takes_a_class_a_user_pack_declares(run_cli):
+    result = run_cli("analyze", OOM_HOUR, "--rules", OOM_PACK, "--fail-on", "memory_exhausted")
+    assert result.code == ExitCode.FINDINGS
+    refused = run_cli("analyze", OOM_HOUR, "--fail-on", "memory_exhausted")  # without the pack
+    assert refused.code == ExitCode.USAGE
+    assert "unknown class memory_exhausted" in refused.err

@@ -88,7 +88,7 @@ def _finding(f: Finding) -> dict:
         "scope_key": f.scope_key,
         "count": f.count,
         "lines": f.lines,
-        "breakdown": [{"template": t, "count": n} for t, n in f.breakdown],
+        "breakdown": [{"template": t, "count": n, "example": x} for t, n, x in f.breakdown],
         "symptom_counts": dict(f.symptom_counts),
     }
 

@@ -16,7 +16,7 @@ from rich.text import Text
 from ..model import Finding
 from ..report import Report, by_importance
 from .escape import clean
-from .sections import SectionTable, surface_vs_real_table, unknown_types_table
+from .sections import SectionTable, surface_vs_real_table, unexplained_table, unknown_types_table
 
 MAX_OUTCOME_ROWS = 25
 MAX_UNPARSED_SHOWN = 10
@@ -40,9 +40,9 @@ def render_terminal(report: Report, console: Console, *, elapsed: float | None =
         console.print(_section_table(unknown_types_table(report)))
     if report.outcomes:
         console.print(_outcomes(report))
-    errors = _unexplained(report)
+    errors = unexplained_table(report)
     if errors is not None:
-        console.print(errors)
+        console.print(_section_table(errors))
     for name in ("contrast", "patterns", "baseline"):
         section = report.sections.get(name)
         if section is not None and hasattr(section, "__rich__"):
@@ -68,7 +68,7 @@ def _finding_panel(number: int, f: Finding, report: Report) -> Panel:
         body.add_row("Scope", Text(clean(f"{f.scope} {f.scope_key or '(unnamed)'}")))
     if f.breakdown:
         lines = Text()
-        for template, n in f.breakdown[:5]:
+        for template, n, _ in f.breakdown[:5]:
             lines.append(f"×{n} ", style="bold")
             lines.append(clean(template) + "\n")
         more = len(f.breakdown) - 5
@@ -131,28 +131,6 @@ def _outcomes(report: Report) -> Group:
     if len(rows) > MAX_OUTCOME_ROWS:
         table.caption = f"… {len(rows) - MAX_OUTCOME_ROWS} more (use --format json for all)"
     return Group(summary, table)
-
-
-def _unexplained(report: Report) -> Table | None:
-    """ERROR/CRITICAL templates no rule explains: shown in every report, never silent."""
-    errors = report.sections.get("unexplained_errors")
-    top = errors.top(10) if errors is not None else []
-    if not top:
-        return None
-    table = Table(title=f"Unexplained errors ({errors.total} ERROR/CRITICAL record(s) no rule "
-                  "explains)", title_justify="left")
-    table.add_column("Count", justify="right")
-    table.add_column("Seen (UTC)", no_wrap=True)
-    table.add_column("Template (first example)", overflow="fold", ratio=3)
-    table.add_column("First at", overflow="fold", ratio=1)
-    for t in top:
-        seen = (f"{t.first_seen:%H:%M:%S}–{t.last_seen:%H:%M:%S}" if t.first_seen and t.last_seen
-                else "no time stamp")
-        text = clean(t.template)
-        if t.example != t.template:
-            text += f"\n  e.g. {clean(t.example)}"
-        table.add_row(str(t.count), seen, Text(text), Text(clean(t.provenance)))
-    return table
 
 
 def _accounting(report: Report) -> Text:

@@ -1,16 +1,16 @@
 """Pull log entries live from Google Cloud Logging (`entries.list`), page token by page token.
 
-The Google client libraries are imported lazily, inside functions: they cost ~0.3 s and
-hundreds of modules, which `diagnose --help` and file-only runs must not pay.
+The Google client libraries are imported lazily, inside functions: google-cloud-logging costs
+~0.6 s and hundreds of modules (grpc among them), which `diagnose --help` and file-only runs
+must not pay.
 
-Why not iterate `google.cloud.logging.Client.list_entries()`: it converts entries into objects
-that drop fields (`split`, `errorGroups`) and reject a time stamp without `Z`, and its transport
-follows redirects and bounds no request as a whole. So each page is one JSON POST made with
-google-auth's public `AuthorizedSession` (sources/httpfetch.py: no redirects, a total deadline),
-keeping every entry as the raw API dict. A failed page is asked for again with the SAME page
-token through `google.api_core.retry.Retry` (sources/retrying.py), so nothing is skipped or
-repeated. The pull ends on a repeated page token (a server loop) and at `max_entries`, and
-`--save` is written atomically (sources/savefile.py).
+Pages come through the real `google.cloud.logging.Client` and its public `list_entries`
+(REST, `_use_grpc=False`), one page per call (sources/logpages.py). The client's requests go
+through the `_http` object we give it (sources/httpfetch.py): no redirects, a total deadline
+per request, a size cap. A failed page is asked for again with the SAME page token through
+`google.api_core.retry.Retry` (sources/retrying.py), so nothing is skipped or repeated. The
+pull ends on a repeated page token (a server loop) and at `max_entries`, and `--save` is
+written atomically (sources/savefile.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from typing import Any
 
 from ..errors import PullError, UsageError
 from ..model import ParseStats, RawRecord
-from .httpfetch import BadResponse, Redirected, bounded_session, post_json
+from .httpfetch import BoundedHttp, Redirected
+from .logpages import Page, PageHttp, Query, fetch_page
 from .pulled import DEFAULT_MAX_ENTRIES, LOGIN_HINT, saved_hint, to_record
 from .retrying import GaveUp, NoProgress, RetryPolicy, api_message, describe, failure_kind, short
 from .savefile import SaveFile
@@ -39,30 +40,53 @@ READ_SCOPES = ("https://www.googleapis.com/auth/logging.read",)
 
 @dataclass(slots=True)
 class Session:
-    """An authorized HTTP session for one project and API base URL."""
+    """The Logging client for one project and API base URL, and the HTTP object it uses."""
 
     project: str
     base_url: str
-    http: Any  # google.auth.transport.requests.AuthorizedSession
+    client: Any  # google.cloud.logging.Client
+    http: PageHttp
 
 
-def make_client(project: str, endpoint: str | None = None) -> Session:
-    """An authorized session for the Logging API.
+def make_client(
+    project: str,
+    endpoint: str | None = None,
+    *,
+    request_timeout_s: float = 30.0,
+    request_deadline_s: float = 90.0,
+) -> Session:
+    """A `google.cloud.logging.Client` for the Logging API, its requests bounded (httpfetch).
 
     `endpoint` (or $DIAGNOSE_LOGGING_ENDPOINT) is the test seam: a URL such as
     http://127.0.0.1:8080, used with anonymous credentials. Without it, Application Default
-    Credentials are used; when there are none, PullError says how to log in.
+    Credentials are used; when there are none, PullError says how to log in. No request is
+    made here.
     """
     if not project or not project.strip():
         raise UsageError("a Google Cloud project id is required (--project)")
     base_url = resolve_endpoint(endpoint)
+    credentials = _credentials(project, base_url)
+    from google.cloud import logging as cloud_logging
+
+    http = PageHttp(BoundedHttp(credentials, timeout_s=request_timeout_s, deadline_s=request_deadline_s))
+    client = cloud_logging.Client(
+        project=project,
+        credentials=credentials,
+        client_options={"api_endpoint": base_url},
+        _use_grpc=False,  # REST: the requests go through `http`, bounded
+        _http=http,
+    )
+    return Session(project, base_url, client, http)
+
+
+def _credentials(project: str, base_url: str) -> Any:
     import google.auth
     from google.auth import exceptions as auth_exceptions
 
     if base_url != DEFAULT_ENDPOINT:
         from google.auth.credentials import AnonymousCredentials
 
-        return Session(project, base_url, bounded_session(AnonymousCredentials()))
+        return AnonymousCredentials()
     try:
         with warnings.catch_warnings():  # ADC from `gcloud auth` without a quota project: fine
             warnings.filterwarnings("ignore", message=".*end user credentials.*")
@@ -72,7 +96,7 @@ def make_client(project: str, endpoint: str | None = None) -> Session:
             f"no Google Cloud credentials found to read logs of project {project}",
             hint=LOGIN_HINT,
         ) from exc
-    return Session(project, base_url, bounded_session(credentials))
+    return credentials
 
 
 def resolve_endpoint(endpoint: str | None) -> str:
@@ -116,8 +140,10 @@ def pull_records(
     _check_args(page_size, max_entries, max_retries, retry_budget_s, request_timeout_s,
                 request_deadline_s)
     filter_str = _with_window(filter_str, since, until)
-    session = make_client(project, endpoint)
-    pager = _Pager(session, filter_str, page_size, request_timeout_s, request_deadline_s)
+    session = make_client(project, endpoint, request_timeout_s=request_timeout_s,
+                          request_deadline_s=request_deadline_s)
+    query = Query([f"projects/{session.project}"], filter_str, page_size)
+    pager = _Pager(session, query)
     policy = RetryPolicy(max_retries, retry_budget_s, backoff_initial_s, on_retry)
     save = SaveFile(save_path)
     with save:
@@ -134,41 +160,22 @@ class _Pager:
     """The query and the page tokens asked for so far."""
 
     session: Session
-    filter_str: str
-    page_size: int
-    timeout_s: float
-    deadline_s: float
+    query: Query
     entries: int = 0
     pages: int = 0
     requested: set[str | None] = field(default_factory=set)
 
     @property
-    def url(self) -> str:
-        return f"{self.session.base_url}/v2/entries:list?prettyPrint=false"
+    def page_size(self) -> int:
+        return self.query.page_size
 
-    def fetch(self, token: str | None) -> tuple[list, str | None]:
-        """One page: (entries, next token or None). Raises on anything unusable."""
-        body: dict[str, Any] = {
-            "resourceNames": [f"projects/{self.session.project}"],
-            "filter": self.filter_str,
-            "orderBy": "timestamp asc",
-            "pageSize": self.page_size,
-        }
-        if token is not None:
-            body["pageToken"] = token
-        payload = post_json(
-            self.session.http, self.url, body, timeout_s=self.timeout_s, deadline_s=self.deadline_s
-        )
-        entries = payload.get("entries", [])
-        if not isinstance(entries, list):
-            raise BadResponse("`entries` in the response was not a list")
-        following = payload.get("nextPageToken")
-        if following is not None and not isinstance(following, str):
-            raise BadResponse("`nextPageToken` in the response was not a string")
-        following = following or None  # proto3 JSON: empty means no further page
-        if not entries and following is not None and (following == token or following in self.requested):
+    def fetch(self, token: str | None) -> Page:
+        """One page through the client. Raises on anything unusable."""
+        page = fetch_page(self.session.client, self.session.http, self.query, token)
+        following = page.next_token
+        if not page.entries and following is not None and (following == token or following in self.requested):
             raise NoProgress("an empty page pointing back at a page already asked for")
-        return entries, following
+        return page
 
 
 def _pull(
@@ -183,11 +190,12 @@ def _pull(
     max_pages = _page_cap(max_entries, pager.page_size)
     token: str | None = None
     while True:
-        entries, following = _fetch_page(pager, policy, token)
+        page = _fetch_page(pager, policy, token)
+        entries, following = page.entries, page.next_token
         pager.requested.add(token)
         pager.pages += 1
         pager.entries += len(entries)
-        for entry in entries:
+        for entry in page.as_sent:
             save.write(entry)
         save.flush()  # a later failure or a kill keeps every page received
         records = [r for r in (to_record(e, source, stats) for e in entries) if r is not None]
@@ -216,7 +224,7 @@ def _page_cap(max_entries: int, page_size: int) -> int:
     return 2 * -(-max_entries // page_size) + 1000
 
 
-def _fetch_page(pager: _Pager, policy: RetryPolicy, token: str | None) -> tuple[list, str | None]:
+def _fetch_page(pager: _Pager, policy: RetryPolicy, token: str | None) -> Page:
     from google.api_core import exceptions as api_exceptions
     from google.auth import exceptions as auth_exceptions
 
@@ -231,7 +239,13 @@ def _fetch_page(pager: _Pager, policy: RetryPolicy, token: str | None) -> tuple[
             "request carries the project and the filter",
             hint=f"check the endpoint ({ENDPOINT_ENV}) and any proxy in between",
         ) from exc
-    except auth_exceptions.RefreshError as exc:
+    except auth_exceptions.GoogleAuthError as exc:  # a failed refresh, after a 401 too
+        if base_url != DEFAULT_ENDPOINT:  # the test seam's anonymous credentials cannot refresh
+            raise PullError(
+                f"the Logging API at {base_url} asked for credentials (HTTP 401); requests to "
+                f"a custom endpoint are anonymous: {short(exc)}",
+                hint=f"point {ENDPOINT_ENV} at an endpoint that needs no credentials, or unset it",
+            ) from exc
         raise PullError(
             f"the Google Cloud credentials could not be refreshed: {short(exc)}", hint=LOGIN_HINT
         ) from exc

@@ -1,19 +1,24 @@
-"""One bounded JSON POST to a Google REST API: no redirects, a total deadline, a size cap.
+"""Bounded HTTP for a google-cloud client: no redirects, a total deadline, a size cap.
 
-`requests`' own timeout bounds each wait for bytes, not the whole answer: a server that sends
-one byte every few seconds (slow loris) would hold a pull forever. So each request gets a
+`BoundedHttp` is what the pull hands to `google.cloud.logging.Client(_http=...)`: an object with
+`requests.Session.request`'s interface, over google-auth's `AuthorizedSession` (which adds and
+refreshes the credentials). The client builds every request; this object decides how each may
+run. `requests`' own timeout bounds each wait for bytes, not the whole answer: a server that
+sends one byte every few seconds (slow loris) would hold a pull forever. So each request gets a
 deadline for the whole exchange: a timer shuts the connection's socket when it passes (which
 wakes a read blocked in the status line or the headers), and the body is read in small pieces
-that check the deadline too. The session must carry `DeadlineAdapter` (see
-`bounded_session`) for the timer to find the socket. Redirects are never followed: the
-request carries the project and the filter, and a 3xx pointing elsewhere (another host, or
-plain http) would hand them to whoever answers there. Error answers become the matching
-`google.api_core.exceptions` class (429 → TooManyRequests, 503 → ServiceUnavailable, …), built
-with api_core's public helper, so retry predicates and messages work on standard types.
+that check the deadline too; the answer handed back already holds its body, so the client's
+own read cannot block. Redirects are never followed: the request carries the project and the
+filter, and a 3xx pointing elsewhere (another host, or plain http) would hand them to whoever
+answers there. Error answers (4xx/5xx) are returned for the client to turn into
+`google.api_core.exceptions` (429 → TooManyRequests, 503 → ServiceUnavailable, …); api_core's
+builder assumes Google's error envelope and raises AttributeError on any other JSON, so an
+error body is first reduced to that envelope (`error_envelope`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import threading
@@ -25,7 +30,7 @@ _READ_PIECE = 64 << 10
 
 
 class BadResponse(Exception):
-    """A 2xx answer we cannot use (not JSON, wrong shape, cut short): worth a retry."""
+    """A 2xx answer we cannot use (not JSON, wrong shape, too large): worth a retry."""
 
 
 class Redirected(Exception):
@@ -40,49 +45,100 @@ class DeadlineExceeded(Exception):
     """The whole request (connect, headers, body) took longer than its deadline."""
 
 
-def post_json(session: Any, url: str, body: dict, *, timeout_s: float, deadline_s: float) -> dict:
-    """POST `body` as JSON, return the decoded JSON object of a 2xx answer.
+class BoundedHttp:
+    """`requests.Session.request`'s interface; every request bounded as the module says."""
 
-    `timeout_s` bounds each wait for bytes (connect, then every read); `deadline_s` bounds the
-    whole request. Raises Redirected, DeadlineExceeded, BadResponse, requests' network errors,
-    or a google.api_core.exceptions.GoogleAPICallError for a 4xx/5xx answer.
+    def __init__(self, credentials: Any, *, timeout_s: float, deadline_s: float):
+        self.session = bounded_session(credentials)
+        self.timeout_s, self.deadline_s = timeout_s, deadline_s
+
+    @property
+    def is_mtls(self) -> bool:  # asked by google-cloud-core when it picks an endpoint
+        return bool(getattr(self.session, "is_mtls", False))
+
+    def request(self, method: str, url: str, data: Any = None, headers: Any = None,
+                timeout: Any = None, **kwargs: Any) -> Any:
+        """The answer of any status but 3xx, its body already read; `timeout` is ours, not the caller's.
+
+        Raises Redirected, DeadlineExceeded, BadResponse (body too large) or requests' and
+        google-auth's network errors.
+        """
+        for forced in ("allow_redirects", "stream"):
+            kwargs.pop(forced, None)
+        started = time.monotonic()
+        wait = min(self.timeout_s, self.deadline_s)
+        with _Deadline(self.deadline_s) as deadline:
+            try:
+                response = self.session.request(
+                    method, url, data=data, headers=headers, timeout=(wait, wait),
+                    allow_redirects=False, stream=True, **kwargs,
+                )
+            except Exception as exc:
+                deadline.check(exc)
+                raise
+            try:
+                if 300 <= response.status_code < 400:
+                    raise Redirected(response.status_code, response.headers.get("Location"))
+                body = _read_body(response, started + self.deadline_s)
+            except (BadResponse, Redirected):
+                raise
+            except Exception as exc:
+                deadline.check(exc)
+                raise
+            finally:
+                response.close()
+            deadline.check(None)
+        if response.status_code >= 400:
+            body = error_envelope(response.status_code, body)
+        return _loaded_class()(response, body)
+
+
+def error_envelope(status: int, body: bytes) -> bytes:
+    """`{"error": {...}}` with the shapes api_core reads, from whatever an error answer holds.
+
+    Google's own envelope keeps its message, status and well-formed details (the 429's ErrorInfo
+    names the quota); a proxy's HTML page or odd JSON becomes its first 300 characters.
     """
-    started = time.monotonic()
-    wait = min(timeout_s, deadline_s)
-    with _Deadline(deadline_s) as deadline:
-        try:
-            response = session.request(
-                "POST", url, json=body, timeout=(wait, wait), allow_redirects=False, stream=True
-            )
-        except Exception as exc:
-            deadline.check(exc)
-            raise
-        try:
-            if 300 <= response.status_code < 400:
-                raise Redirected(response.status_code, response.headers.get("Location"))
-            raw = _read_body(response, started + deadline_s)
-        except (BadResponse, Redirected):
-            raise
-        except Exception as exc:
-            deadline.check(exc)
-            raise
-        finally:
-            response.close()
-        deadline.check(None)
     try:
-        payload = json.loads(raw) if raw else None
-    except ValueError:
+        payload = json.loads(body) if body else None
+    except (ValueError, RecursionError):
         payload = None
-    if response.status_code >= 400:
-        from google.api_core import exceptions
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        text = body[:300].decode("utf-8", "replace").strip() or "no error details"
+        return json.dumps({"error": {"code": status, "message": text}}).encode("utf-8")
+    clean: dict[str, Any] = {"code": status, "message": str(error.get("message", "no error details"))}
+    if isinstance(error.get("status"), str):
+        clean["status"] = error["status"]
+    details = error.get("details")
+    if isinstance(details, list):
+        clean["details"] = [
+            d for d in details if isinstance(d, dict) and isinstance(d.get("metadata", {}), dict)
+        ]
+    return json.dumps({"error": clean}).encode("utf-8")
 
-        if not isinstance(payload, dict) or not isinstance(payload.get("error"), dict):
-            text = raw[:300].decode("utf-8", "replace") or "no error details"
-            payload = {"error": {"message": text}}
-        raise exceptions.format_http_response_error(response, "POST", url, payload)
-    if not isinstance(payload, dict):
-        raise BadResponse("the response was not a JSON object")
-    return payload
+
+@functools.cache
+def _loaded_class() -> type:
+    """requests.Response whose body is bytes already read (requests is imported only when used)."""
+    import requests
+
+    class LoadedResponse(requests.Response):
+        def __init__(self, original: Any, body: bytes):
+            super().__init__()
+            for name in ("status_code", "headers", "url", "reason", "request", "encoding",
+                         "history", "elapsed", "cookies"):
+                setattr(self, name, getattr(original, name))
+            self._body = body
+
+        @property
+        def content(self) -> bytes:
+            return self._body
+
+        def close(self) -> None:  # the connection was released when the body was read
+            pass
+
+    return LoadedResponse
 
 
 def _read_body(response: Any, deadline: float) -> bytes:
@@ -101,7 +157,7 @@ def _read_body(response: Any, deadline: float) -> bytes:
             return b"".join(pieces)
         size += len(piece)
         if size > MAX_BODY_BYTES:
-            raise BadResponse(f"the response was larger than {MAX_BODY_BYTES >> 20} MiB")
+            raise BadResponse(f"the response was larger than {MAX_BODY_BYTES:,} bytes")
         pieces.append(piece)
 
 
@@ -157,7 +213,7 @@ def _register(connection: Any) -> None:
 
 
 def bounded_session(credentials: Any) -> Any:
-    """An AuthorizedSession whose requests post_json can cut at their deadline."""
+    """An AuthorizedSession whose requests BoundedHttp can cut at their deadline."""
     from google.auth.transport.requests import AuthorizedSession
 
     session = AuthorizedSession(credentials)

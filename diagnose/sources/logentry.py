@@ -17,6 +17,8 @@ from .textclean import clean, split_head
 # Keys that mark a dict as a LogEntry rather than an application's own JSON line (the API's
 # camelCase, and the snake_case of the Python client's LogEntry objects written out as dicts).
 _ENTRY_KEYS = ("textPayload", "jsonPayload", "protoPayload", "httpRequest", "insertId", "logName")
+_SNAKE_ENTRY_KEYS = ("text_payload", "json_payload", "proto_payload", "http_request", "insert_id",
+                     "log_name")  # not span_id & co: OpenTelemetry app lines carry those
 _SNAKE_KEYS = {
     "text_payload": "textPayload", "json_payload": "jsonPayload", "proto_payload": "protoPayload",
     "http_request": "httpRequest", "insert_id": "insertId", "log_name": "logName",
@@ -37,7 +39,7 @@ class EntryError(ValueError):
 
 
 def is_log_entry(obj: dict) -> bool:
-    return any(k in obj for k in _ENTRY_KEYS) or any(k in obj for k in _SNAKE_KEYS)
+    return any(k in obj for k in _ENTRY_KEYS) or any(k in obj for k in _SNAKE_ENTRY_KEYS)
 
 
 def camel_entry(obj: dict) -> dict:
@@ -47,7 +49,7 @@ def camel_entry(obj: dict) -> dict:
     dump of every field) are dropped: `"textPayload": null` is no text. A camelCase entry
     without nulls comes back unchanged (no copy).
     """
-    snake = any(k in obj for k in _SNAKE_KEYS) or "payload" in obj
+    snake = any(k in obj for k in _SNAKE_ENTRY_KEYS) or "payload" in obj
     if not snake and None not in obj.values():
         return obj
     out = {_SNAKE_KEYS.get(k, k): v for k, v in obj.items() if v is not None}
@@ -79,6 +81,11 @@ def entry_to_record(
     else:  # Cloud Run structured stdout line, or any app JSON line
         payload = obj
         text = _payload_message(obj)
+        inner = obj.get("payload")  # a script's own dump of a client entry: {timestamp, payload}
+        if not text and isinstance(inner, str):
+            text = inner
+        elif not text and isinstance(inner, dict):
+            text, payload = _payload_message(inner), inner
         stamp = obj.get("timestamp") or obj.get("time") or obj.get("ts")
         if stamp is None and "timestampSeconds" in obj:
             stamp = {"seconds": obj["timestampSeconds"], "nanos": obj.get("timestampNanos", 0)}
@@ -87,7 +94,7 @@ def entry_to_record(
             keys = ", ".join(str(k)[:30] for k in list(obj)[:6])
             raise EntryError(f"not a log entry: a JSON object without message, time or severity "
                              f"(keys: {keys or 'none'})")
-        fields = _payload_fields(obj)
+        fields = _payload_fields(payload)
         insert_id = obj.get("logging.googleapis.com/insertId")
     ts, naive = (None, False)
     if stamp is not None:
@@ -125,6 +132,9 @@ def _entry_text(obj: dict) -> tuple[str, dict | None]:
     proto = obj.get("protoPayload")
     if isinstance(proto, dict):
         return _audit_text(proto), None
+    message = _payload_message(obj)
+    if message:  # Cloud Run structured stdout with special fields (httpRequest…) beside it
+        return message, obj
     req = obj.get("httpRequest")
     if isinstance(req, dict):
         parts = [req.get("requestMethod"), req.get("requestUrl"), req.get("status")]

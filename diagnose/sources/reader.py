@@ -28,6 +28,7 @@ from .parallel import WorkerPool, can_split, read_jsonl_parallel
 from .prefilter import Prefilter
 from .sniff import Format, sniff
 from .stream import MAX_LINE, ByteCounter, Input, open_path
+from .table import TableLayout
 from .text import read_text
 from .textparallel import read_text_parallel, text_ranges
 from .wrapper import wrapped_entries
@@ -127,13 +128,20 @@ class _Opened:
             return read_json_stream(source, ctx, array=array)
         if fmt is Format.TEXT:
             size = os.path.getsize(self.path) if self.path != STDIN else 0
-            plain = not (source.compressed or source.cr_only)
+            plain = not (source.compressed or source.cr_only or _is_table(source.peek_content()))
             ranges = text_ranges(self.path, size, ctx) if plain else None
             if ranges is not None:
                 self.size = size
                 return read_text_parallel(self.path, ranges, ctx, self.pool, self.progress, self.base)
             return read_text(source, ctx)
         return _special(fmt, source, ctx)
+
+
+def _is_table(head: bytes) -> bool:
+    """A gcloud table: its header row sets the layout, so workers (which never see it) cannot
+    read ranges of it; it is read serially."""
+    first = head.lstrip().split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
+    return TableLayout.from_header(first) is not None
 
 
 _UNKNOWN = object()

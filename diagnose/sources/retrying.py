@@ -1,7 +1,8 @@
 """Which failures of a Google API request are worth repeating, and the bounded retry around one.
 
 Built on `google.api_core.retry.Retry` (exponential backoff with full jitter, an overall
-deadline per call) rather than a loop of our own. What Retry does not bound — the number of
+deadline per call) rather than a loop of our own; which failures are transient is api_core's
+`if_exception_type` over `transient_types()`. What Retry does not bound — the number of
 attempts — the predicate does: it counts, and refuses once `max_retries` were spent. The caller
 then gets `GaveUp` carrying the last failure and the count, and says it in one line.
 """
@@ -29,6 +30,19 @@ class GaveUp(Exception):
     def __init__(self, last: BaseException, retries: int, reason: str):
         super().__init__(f"{describe(last)} ({reason})")
         self.last, self.retries, self.reason = last, retries, reason
+
+
+def transient_types() -> tuple[type[BaseException], ...]:
+    """Failures worth asking again for: rate limits, 5xx, bad or cut answers, the network."""
+    import requests
+    from google.api_core import exceptions as api
+    from google.auth import exceptions as auth
+
+    return (
+        api.TooManyRequests, api.InternalServerError, api.BadGateway, api.ServiceUnavailable,
+        api.GatewayTimeout, BadResponse, NoProgress, DeadlineExceeded,
+        requests.exceptions.RequestException, auth.TransportError, ConnectionError, TimeoutError,
+    )
 
 
 def failure_kind(exc: BaseException) -> str | None:
@@ -88,11 +102,12 @@ class RetryPolicy:
     def call(self, target: Callable[..., T], *args: Any) -> T:
         """target(*args), repeated on transient failures; GaveUp when the limits are reached."""
         from google.api_core import exceptions as api
-        from google.api_core.retry import Retry
+        from google.api_core.retry import Retry, if_exception_type
 
         self._streak, self._exhausted = 0, False
+        transient = if_exception_type(*transient_types())
         retry = Retry(
-            predicate=self._predicate,
+            predicate=lambda exc: transient(exc) and self._within_limit(),
             initial=self.initial_s,
             maximum=max(self.initial_s, BACKOFF_CAP_S),
             multiplier=2.0,
@@ -112,9 +127,7 @@ class RetryPolicy:
     def summary(self) -> str:
         return ", ".join(f"{kind} ×{n}" for kind, n in sorted(self.kinds.items()))
 
-    def _predicate(self, exc: Exception) -> bool:
-        if failure_kind(exc) is None:
-            return False
+    def _within_limit(self) -> bool:
         if self._streak >= self.max_retries:
             self._exhausted = True
             return False
@@ -144,7 +157,8 @@ def api_message(exc: Any) -> str:
 
 def quota_detail(exc: Any) -> str:
     reason = getattr(exc, "reason", None)
-    meta = getattr(exc, "metadata", None) or {}
+    meta = getattr(exc, "metadata", None)
+    meta = meta if isinstance(meta, dict) else {}
     limit, value = meta.get("quota_limit"), meta.get("quota_limit_value")
     quota = f", {limit}={value}" if limit and value else ""
     return f"rate limited ({reason}{quota})" if reason else ""

@@ -22,7 +22,8 @@ from ..model import RawRecord
 from ..timeutil import TimestampError, parse_timestamp
 from .context import SourceContext
 from .stream import Input, LineBlocks
-from .textclean import TABLE_HEADER, LineHead, clean, split_head, split_unstamped, unstamped_start
+from .table import TableLayout
+from .textclean import LineHead, clean, split_head, split_unstamped, unstamped_start
 
 Plan = tuple[list[int], list[int], list[int], set[int]]  # see textfast.plan_block
 
@@ -36,6 +37,7 @@ class _Pending:
     head: LineHead
     hit: bool | None  # a prefilter literal is on one of its lines; None: not known, check text
     width: int  # length of the stamped line: its message column is width - len(message)
+    columns: tuple[str | None, dict[str, str], str] | None = None  # a gcloud table row, split
     parts: list[str] = field(default_factory=list)
     size: int = 0
     dropped: int = 0
@@ -124,6 +126,7 @@ class _Folder:
         self.pending: _Pending | None = None
         self.last_stamp: str | None = None  # raw stamp of the last stamped record (parsed lazily)
         self.started = False  # a non-blank line was seen (the first may be a table header)
+        self.table: TableLayout | None = None
 
     def feed(self, raw: bytes, line_no: int, hit: bool | None) -> Iterator[RawRecord]:
         if b"\x00" in raw:
@@ -136,11 +139,13 @@ class _Folder:
         if head is not None:
             yield from self.flush()
             self.started = True
-            self.pending = _Pending(line_no, head, hit, len(line))
+            columns = self.table.split(line) if self.table is not None else None
+            self.pending = _Pending(line_no, head, hit, len(line), columns)
             return
         if not self.started and line.strip():
             self.started = True
-            if TABLE_HEADER.match(line):  # `TIMESTAMP  SEVERITY  TEXT_PAYLOAD`: not a record
+            self.table = TableLayout.from_header(line)
+            if self.table is not None:  # `TIMESTAMP  SEVERITY  TEXT_PAYLOAD`: not a record
                 return
         severity = unstamped_start(line)
         if severity is not None:
@@ -170,7 +175,7 @@ class _Folder:
         if p.head.zone_word:  # reported even on irrelevant lines: it breaks the whole file
             ctx.unparsed(p.line, f"unknown time zone {p.head.zone_word!r} after {p.head.stamp!r}")
             return
-        split = p.head.split() if p.hit is not False else None
+        split = _split(p) if p.hit is not False else None
         text = _join(p, split[2]) if split is not None else ""
         if not self._relevant(p.hit, text):
             ctx.ignore()
@@ -180,9 +185,12 @@ class _Folder:
         except TimestampError as exc:
             ctx.unparsed(p.line, str(exc))
             return
-        severity, logger, _ = split or p.head.split()
+        severity, logger, _ = split or _split(p)
         fields = {"logger": logger, "module": logger} if logger else {}
-        record = RawRecord(ctx.source, p.line, ts, severity, text, fields)
+        if p.columns is not None:
+            fields.update(p.columns[1])
+        record = RawRecord(ctx.source, p.line, ts, severity, text, fields,
+                           insert_id=fields.get("insert_id"))
         yield ctx.stamped(record, naive)
 
     def _single(
@@ -212,6 +220,13 @@ class _Folder:
         if prefilter is None:
             return True
         return prefilter.match_text(text) if hit is None else hit
+
+
+def _split(p: _Pending) -> tuple[str | None, str | None, str]:
+    """(severity, logger, message) of the stamped line: by the table layout, else by its words."""
+    if p.columns is not None:
+        return p.columns[0], p.columns[1].get("logger"), p.columns[2]
+    return p.head.split()
 
 
 def _join(p: _Pending, message: str) -> str:

@@ -55,8 +55,7 @@ _UNSTAMPED_START = re.compile(
 _STDLIB = re.compile(
     r"(?P<lvl>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:(?P<logger>[\w.]+):| +)")  # `INFO:     …`
 _PYTEST_E = re.compile(r"E {2,}")
-# `TIMESTAMP  SEVERITY  TEXT_PAYLOAD`: the header row of `gcloud logging read --format=table`.
-TABLE_HEADER = re.compile(r"[A-Z][A-Z_.]*(?: {2,}[A-Z][A-Z_.]*)+\s*$")
+
 
 
 @dataclass(slots=True)
