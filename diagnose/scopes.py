@@ -73,6 +73,10 @@ class ScopeEvaluator:
         self.symptoms: list[Event] = []
         self.symptoms_dropped = 0
         self._trigger_kinds = {k for r in self.rules for k in r.when.trigger}
+        # `unless` at a wider scope: times of those kinds per scope value (bounded), so a rule
+        # can stand down when they are as many as its triggers (most clients got through)
+        self.unless_kinds = {k for r in self.rules for k in r.when.unless}
+        self.unless_times: dict[tuple[str, str, str], list[datetime]] = {}
 
     def watch(self, events: Iterable[Event]) -> Iterator[Event]:
         """Pass events through unchanged, looking at each one on the way."""
@@ -97,6 +101,12 @@ class ScopeEvaluator:
                 kept = seen.setdefault(event.kind, {})
                 if template not in kept and len(kept) < EVIDENCE_PER_KIND:
                     kept[template] = event
+        if event.kind in self.unless_kinds:
+            for scope in ("instance", "revision", "service"):
+                times = self.unless_times.setdefault((event.kind, scope, event.ids.get(scope, "")),
+                                                     [])
+                if len(times) < MAX_TRIGGERS_KEPT:
+                    times.append(event.ts)
         if event.kind not in self._trigger_kinds:
             return
         for rule in self.rules:
@@ -138,6 +148,8 @@ class ScopeEvaluator:
             if group.fired_at is None:
                 continue
             rule = by_id[rule_id]
+            if self._outnumbered(rule, scope_key, group):
+                continue
             seen = self.evidence.get((rule.scope, scope_key), {})
             anywhere = self.evidence.get(("*", ""), {})
             # round robin over the declared kinds: the first line of each kind, then the next;
@@ -164,10 +176,21 @@ class ScopeEvaluator:
             ))
         return hits
 
+    def _outnumbered(self, rule: FindingRule, scope_key: str, group: _Group) -> bool:
+        """The `unless` kinds were at least as many as the triggers over the triggers' span."""
+        if not rule.when.unless:
+            return False
+        seen = sum(
+            1 for kind in rule.when.unless
+            for t in self.unless_times.get((kind, rule.scope, scope_key), ())
+            if group.first <= t <= group.last
+        )
+        return seen >= group.count
+
     @property
     def used_kinds(self) -> set[str]:
         """Kinds a wider-scope rule looks at: not "unmatched" when no connection takes them."""
-        return self._trigger_kinds | self.evidence_kinds
+        return self._trigger_kinds | self.evidence_kinds | self.unless_kinds
 
 
 def _tally(templates: dict[str, list], event: Event) -> None:
