@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from correctness import compare
-from scenarios import CLASSES, Ids, make_episode
+from scenarios import CLASSES, SHAPES, Ids, make_episode
 
 BENCH = Path(__file__).resolve().parent
 PY = sys.executable
@@ -64,8 +64,10 @@ def test_truth_names_exactly_the_connections_the_lines_name(jsonl: Path):
     auth_failed = set(re.findall(r"authentication failed for connection (\S+)", text))
     runs = set(re.findall(r"Starting agent request processing for user=([^,]+),", text))
     classes = {c: set(v["connections"]) for c, v in truth["classes"].items()}
+    idless = set(truth["unidentified"]["spans_us"])
+    assert len(idless) == text.count('"WebSocket error: ') == truth["shapes"]["ws_error"] > 0
     assert classes["routing_failure"] == acked
-    assert classes["connection_failure"] == auth_failed
+    assert classes["connection_failure"] == auth_failed | idless
     ran = set().union(*(classes[c] for c in CLASSES if c not in
                         ("routing_failure", "connection_failure")))
     assert ran == runs
@@ -135,10 +137,12 @@ def test_every_planted_key_line_is_matched_by_the_core_rules():
         "CRITICAL ERROR: No WebSocket connections": ("delivery.failed", "thread"),
         "[FALLBACK] User ID:": ("client.connecting", "user"),
         "Timeout waiting for events": ("client.timeout", None),
+        "WebSocket error: ": ("connection.error", None),
+        "timed out after 30.0s": ("agent.timeout", None),
     }
     ids, seen = Ids(random.Random(3)), set()
-    for cls in CLASSES:
-        for line in make_episode(cls, ids, 1757372400.0, client=True).lines:
+    for shape in SHAPES:
+        for line in make_episode(shape, ids, 1757372400.0, client=True).lines:
             for prefix, (kind, id_name) in wanted.items():
                 if prefix not in line.message:
                     continue
