@@ -12,6 +12,7 @@ compares with `diagnose analyze --format json`.
 from __future__ import annotations
 
 import argparse
+import gzip
 import heapq
 import json
 import random
@@ -308,8 +309,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.output.parent.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    with open(args.output, "wb", buffering=1 << 20) as out:
-        summary = Generator(args).run(out)
+    if args.output.suffix == ".gz":  # `x.jsonl.gz`: the same bytes, gzip-compressed on the way
+        if args.format == "json-desc":
+            print("error: json-desc cannot be written compressed", file=sys.stderr)
+            return 2
+        with gzip.open(args.output, "wb", compresslevel=6) as out:
+            summary = Generator(args).run(out)
+    else:
+        with open(args.output, "wb", buffering=1 << 20) as out:
+            summary = Generator(args).run(out)
     truth_path = args.output.with_name(args.output.name + ".truth.json")
     truth_path.write_text(json.dumps(summary, indent=1) + "\n")
     counts = ", ".join(f"{c}={v['count']}" for c, v in summary["classes"].items())
