@@ -23,7 +23,7 @@ from pathlib import Path
 import incidents
 from envelope import WRITE_DELAY_US, WRITERS, Enveloper
 from noise import BACKEND, E2E_JOB, Entry, NoiseMaker
-from scenarios import CLASSES, DEFAULT_MIX, SHAPES, UNIDENTIFIED, Episode, Ids, make_episode, run_id_line
+from scenarios import CLASSES, DEFAULT_MIX, SHAPES, UNIDENTIFIED, Episode, Ids, make_episode
 
 START_US = 1_757_372_400_000_000  # 2025-09-08 23:00:00 UTC (16:00 PDT), the incident afternoon
 TAIL_SECONDS = 150.0  # log time after the last planted line: longer than any finding window
@@ -36,6 +36,10 @@ IDLESS_GAP_US = 1_500_000
 # started on that instance within this much of it could not be told apart, so none is planted.
 RUN_START_GAP_US = 1_500_000
 SLACK_US = 5_000  # around an unidentified connection's span: rounding to ms, write delay
+# The core pack calls 3 authentication failures on a service within 10 minutes an auth-rejection
+# storm (rules/core/findings/auth-rejection-storm.toml); planted auth failures that dense expect
+# that finding even with no burst planted.
+STORM_FAILURES, STORM_WINDOW_US = 3, 600_000_000
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 
@@ -104,8 +108,11 @@ class Generator:
         self.unidentified: dict[str, list[int]] = {}  # truth key → [first µs, last µs]
         self.idless_at = [0] * INSTANCES  # per instance: µs of the last id-less failure planted
         self.run_starts: list[list[tuple[int, int]]] = [[] for _ in range(INSTANCES)]
-        self.idless_timeouts = {"planted": 0, "with_other_runs_live": 0, "kept_run_id": 0}
+        self.idless_timeouts = {"planted": 0, "with_other_runs_live": 0}
+        self.deferred = 0  # episodes drawn and dropped: too close to an id-less one
         self.incidents: list[dict] = []
+        self.auth_failures: list[int] = []  # µs of the latest planted auth failures
+        self.auth_storm = False
         self.incident_plan = [k for k, n in args.incidents.items() for _ in range(n)]
         if args.format == "text":  # the backend's own log holds neither the platform's lines
             self.incident_plan = []  # nor the revision they are about
@@ -154,6 +161,9 @@ class Generator:
                   and now >= self.runner_free_at and self.rng.random() < 0.5)
         episode = make_episode(shape, self.ids, now / 1e6, client=client)
         instance = self._instance(episode, now)
+        if instance is None:  # too close to another id-less story: plant later
+            self.deferred += 1
+            return
         for line in episode.lines:
             ts = now + round(line.offset * 1e6)
             if line.source == "client":
@@ -176,44 +186,56 @@ class Generator:
         heapq.heappush(self.heap, (self.env.entry_time(entry), self.seq, entry))
         self.last_planted_us = max(self.last_planted_us, entry.ts)
 
-    def _instance(self, episode: Episode, now: int) -> int:
-        """Where the connection runs. Random, except that id-less failures are placed where a
-        careful reader of the logs could still tell them apart (see IDLESS_GAP_US and
-        RUN_START_GAP_US); an id-less timeout that fits nowhere keeps its run-id line."""
+    def _bucket(self, instance: int) -> int:
+        """Whose lines a reader can tell apart: per instance, or all one when the format has no
+        instance id (loguru text)."""
+        return 0 if self.args.format == "text" else instance
+
+    def _instance(self, episode: Episode, now: int) -> int | None:
+        """Where the connection runs: a random instance where a careful reader of the logs could
+        still tell its id-less lines from another connection's (IDLESS_GAP_US, RUN_START_GAP_US),
+        or None when there is none just now (the episode is dropped and another drawn later)."""
         order = self.rng.sample(range(INSTANCES), INSTANCES)
         if episode.unidentified is not None:
-            return max(order, key=lambda i: min(now - self.idless_at[i], IDLESS_GAP_US))
+            return next((i for i in order
+                         if now - self.idless_at[self._bucket(i)] >= IDLESS_GAP_US), None)
         if episode.run_started is None:
             return order[0]
         start = now + round(episode.run_started * 1e6)
-        for i in order:  # forget runs that ended long ago
+        idless = episode.timeout_at is not None
+        for i in range(INSTANCES):  # forget runs that ended long ago
             self.run_starts[i] = [r for r in self.run_starts[i] if r[1] > now - 120_000_000]
 
-        def clear(i: int) -> bool:
-            return all(abs(s - start) >= RUN_START_GAP_US for s, _ in self.run_starts[i])
+        def clear(i: int) -> bool:  # an id-less timeout's run must be the only one starting then
+            return all(abs(s - start) >= RUN_START_GAP_US for s, _, other_idless in
+                       self.run_starts[self._bucket(i)] if idless or other_idless)
 
-        chosen = next((i for i in order if clear(i)), order[0])
-        end = now + round(episode.lines[-1].offset * 1e6)
-        if episode.timeout_at is not None:
+        chosen = next((i for i in order if clear(i)), None)
+        if chosen is None:
+            return None
+        runs = self.run_starts[self._bucket(chosen)]
+        if episode.shape == "timeout_idless":
             at = now + round(episode.timeout_at * 1e6)
             self.idless_timeouts["planted"] += 1
-            if not clear(chosen):
-                episode.lines.append(run_id_line(episode))
-                self.idless_timeouts["kept_run_id"] += 1
-            elif any(s < at < e for s, e in self.run_starts[chosen]):
+            if any(s < at < e for s, e, _ in runs):
                 self.idless_timeouts["with_other_runs_live"] += 1
-        self.run_starts[chosen].append((start, end))
+        runs.append((start, now + round(episode.lines[-1].offset * 1e6), idless))
         return chosen
 
     def _record(self, episode: Episode, now: int, instance: int) -> None:
         self.truth[episode.cls].append(episode.key)
+        if episode.shape == "connection_failure":
+            self.auth_failures = [t for t in self.auth_failures if t > now - STORM_WINDOW_US]
+            self.auth_failures.append(now)
+            self.auth_storm |= len(self.auth_failures) >= STORM_FAILURES
         self.shapes[episode.shape] += 1
         if episode.connection_id != episode.key:
             self.aliases[episode.connection_id] = episode.key
         if episode.unidentified is not None:
             first, last = (now + round(x * 1e6) for x in episode.unidentified)
             self.unidentified[episode.key] = [first - SLACK_US, last + WRITE_DELAY_US + SLACK_US]
-            self.idless_at[instance] = max(self.idless_at[instance], last)
+            bucket = self._bucket(instance)
+            self.idless_at[bucket] = max(self.idless_at[bucket], last)
 
     def _incident(self, now: int, kind: str) -> None:
         """A crash-looping rollout or an auth-rejection burst, starting a few seconds from now."""
@@ -238,6 +260,16 @@ class Generator:
             written += writer.write(heapq.heappop(heap)[2])
         return written
 
+    def _expected_findings(self) -> list[dict]:
+        """The planted incidents, and the auth-rejection storm that dense auth failures make."""
+        found = list(self.incidents)
+        if self.auth_storm and not any(f["class"] == "auth_rejected" for f in found):
+            found.append({"class": "auth_rejected", "scope": "service",
+                          "scope_key": "" if self.args.format == "text" else BACKEND,
+                          "min_count": STORM_FAILURES,
+                          "why": f"{STORM_FAILURES}+ planted auth failures within 10 minutes"})
+        return found
+
     def _summary(self, written: int, end_us: int) -> dict:
         classes = {
             c: {"count": len(keys), "connections": sorted(keys)} for c, keys in self.truth.items()
@@ -258,7 +290,8 @@ class Generator:
             "unidentified": {"prefix": UNIDENTIFIED, "spans_us": dict(sorted(
                 self.unidentified.items()))},
             "idless_timeouts": self.idless_timeouts,
-            "findings": self.incidents,
+            "episodes_deferred": self.deferred,
+            "findings": self._expected_findings(),
             "note": "text format drops non-backend noise lines, so its planted share is higher; "
                     "it holds no service incidents (no platform lines, no revision)",
         }

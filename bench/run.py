@@ -163,13 +163,17 @@ class Bench:
         run_measured(["cat", str(self.path)], subprocess.DEVNULL, self.size)  # warm the cache
         results: list[Measurement] = []
         for name in tools:
-            m = self.measure(name)
-            print(f"  {m.tool}: " + (m.note if m.killed or m.exit_code is None else
-                                     f"{m.wall_s:.2f} s, {m.mb_s:.1f} MB/s, "
-                                     f"{m.peak_rss_mb:.0f} MB, tree {m.tree_rss_mb:.0f} MB"),
-                  flush=True)
-            results.append(m)
+            for label, exe in (self.args.diagnose if name == "diagnose" else [("", "")]):
+                self.diagnose_exe, self.diagnose_label = exe, label
+                results.append(self._measure_and_say(name))
         return results
+
+    def _measure_and_say(self, name: str) -> Measurement:
+        m = self.measure(name)
+        print(f"  {m.tool}: " + (m.note if m.killed or m.exit_code is None else
+                                 f"{m.wall_s:.2f} s, {m.mb_s:.1f} MB/s, "
+                                 f"{m.peak_rss_mb:.0f} MB, tree {m.tree_rss_mb:.0f} MB"), flush=True)
+        return m
 
     def measure(self, name: str) -> Measurement:
         """`--repeat` runs of one tool; medians of wall, CPU and both RSS figures."""
@@ -316,11 +320,12 @@ class Bench:
         return m
 
     def t_diagnose(self) -> Measurement:
-        exe = VENV_BIN / "diagnose"
-        report = self.scratch / f"{self.stem}.report.json"
-        cmd = [str(exe), "analyze", str(self.path), "--format", "json"]
+        exe, label = self.diagnose_exe, self.diagnose_label
+        report = self.scratch / f"{self.stem}.report{'.' + label if label else ''}.json"
+        cmd = [exe, "analyze", str(self.path), "--format", "json"]
         env = {**os.environ, **dict(kv.split("=", 1) for kv in self.args.env)}
-        m = self._run("diagnose analyze --format json", cmd, report, env=env)
+        tool = "diagnose analyze --format json" + (f" [{label}]" if label else "")
+        m = self._run(tool, cmd, report, env=env)
         m.command = " ".join(cmd)
         m.extra["report"] = str(report)
         if self.args.env:
@@ -329,6 +334,7 @@ class Bench:
             m.note = f"exit code {m.exit_code}"
         if self.truth is not None and m.exit_code in (0, 1):
             check = compare(self.truth, report)
+            check["diagnose"] = label or "default"
             self.checks.append(check)
             m.note = f"check {'PASS' if check['pass'] else 'FAIL'}: " \
                      f"{check.get('mismatches', '?')} mismatches"
@@ -356,6 +362,7 @@ def _ratio(m: Measurement, diag: Measurement | None) -> str:
 
 
 def rows(results: list[Measurement]) -> list[list[str]]:
+    # the ratio column compares with the first diagnose timed (the default build)
     diag = next((m for m in results if m.tool.startswith("diagnose") and m.wall_s), None)
     out = []
     for m in results:
@@ -429,6 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="abort any tool after this many seconds (default 900)")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="environment for the diagnose runs (repeatable)")
+    p.add_argument("--diagnose", action="append", default=[], metavar="[LABEL=]PATH",
+                   help="diagnose executable(s) to time, each checked (default .venv/bin/diagnose; "
+                        "repeat with LABEL=PATH to compare builds)")
     p.add_argument("--truth", type=Path, help="default: <file>.truth.json (one file only)")
     p.add_argument("--markdown", type=Path, help="also write the tables as Markdown here")
     return p
@@ -447,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
     if any("=" not in kv for kv in args.env):
         p.error("--env takes KEY=VALUE")
     tools = [t for t in args.tools if t not in args.skip]
+    exes = args.diagnose or [str(VENV_BIN / "diagnose")]
+    args.diagnose = [tuple(x.split("=", 1)) if "=" in x else ("", x) for x in exes]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     ok, tables = True, []
     for path in args.files:
@@ -456,7 +468,9 @@ def main(argv: list[str] | None = None) -> int:
               f"load average {os.getloadavg()[0]:.2f}", flush=True)
         results = bench.all(tools)
         print_table(bench, results)
-        for check in bench.checks[-1:]:
+        for check in bench.checks[-len(args.diagnose):]:
+            if len(args.diagnose) > 1:
+                print(f"\n[{check['diagnose']}]", end="")
             print_check(check)
         if "diagnose" in tools and bench.truth is None:
             print(f"correctness: not checked (no truth file {bench.truth_file})")

@@ -9,7 +9,6 @@ outcome class the benchmark expects `diagnose` to find. The generator interleave
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -97,7 +96,7 @@ class Episode:
     # line that a rule reads, so the truth keeps the span (seconds after start) that name falls in
     unidentified: tuple[float, float] | None = None
     run_started: float | None = None  # seconds after start: the `Starting agent request` line
-    timeout_at: float | None = None  # timeout_idless: when the id-less timeout line is written
+    timeout_at: float | None = None  # execution_timeout: when the id-less timeout line is written
 
 
 class Ids:
@@ -171,7 +170,7 @@ def _make(shape: str, ids: Ids, start_unix: float, client: bool) -> Episode:
     episode = Episode(cls=cls, key=user, connection_id=conn, lines=lines)
     if cls != "routing_failure":
         episode.run_started = t + 0.04
-    if shape == "timeout_idless":
+    if cls == "execution_timeout":  # both shapes write the id-less line first
         episode.timeout_at = next(x.offset for x in lines if "timed out after" in x.message)
     return episode
 
@@ -292,17 +291,6 @@ def _timeout(run: str, started: float, agent: str = "supervisor", with_run: bool
                           f"🚨 CRITICAL: SupervisorAgent execution failed for run_id={run}: "
                           "Agent execution timeout after 30.0s"))
     return lines
-
-
-def run_id_line(episode: Episode) -> Line:
-    """The CRITICAL line that names the run, for a timeout_idless episode that must keep it (the
-    generator adds it when another run started too close to this one to tell them apart)."""
-    run = re.search(r"run=(\S+)", next(
-        x.message for x in episode.lines if "Executing supervisor for run=" in x.message))
-    assert run is not None and episode.timeout_at is not None
-    return Line(episode.timeout_at + 0.002, "CRITICAL", SERVICE, "_execute_supervisor", 171,
-                f"🚨 CRITICAL: SupervisorAgent execution failed for run_id={run.group(1)}: "
-                "Agent execution timeout after 30.0s")
 
 
 def _run_done(user: str, thread: str, run: str, t: float) -> list[Line]:

@@ -294,7 +294,8 @@ def test_planted_incidents_must_be_findings_of_their_scope(tmp_path: Path):
 
 def test_incidents_are_planted_in_the_real_shapes(tmp_path: Path):
     path = generate(tmp_path, "jsonl", "3M", 4)
-    assert truth_of(path)["findings"] == []
+    assert all(f["class"] == "auth_rejected" and "planted auth failures" in f["why"]
+               for f in truth_of(path)["findings"])  # only the storm dense auth failures make
     (tmp_path / "i").mkdir()
     out = tmp_path / "i" / "g.jsonl"
     subprocess.run([PY, str(BENCH / "generate.py"), "--size", "3M", "--seed", "4", "--incidents",
@@ -302,6 +303,8 @@ def test_incidents_are_planted_in_the_real_shapes(tmp_path: Path):
     entries = [json.loads(line) for line in out.read_text().splitlines()]
     truth = truth_of(out)
     crash, auth = truth["findings"]
+    assert (crash["class"], crash["scope"], auth["class"], auth["scope_key"]) == (
+        "crash_loop", "revision", "auth_rejected", "netra-backend-staging")
     rev = crash["scope_key"]
     on_rev = [e for e in entries if e["resource"]["labels"].get("revision_name") == rev]
     exits = [e for e in on_rev if e.get("textPayload") == "Container called exit(3)."]
