@@ -99,6 +99,7 @@ def duckdb_code(fmt: str, literals: list[str]) -> str:
     query = f"SELECT count(*) FROM {source} WHERE {likes}"
     return (
         "import sys\nimport duckdb\n"
+        "duckdb.execute('SET enable_progress_bar = false')  # it would print to stdout\n"
         f"query = {query!r}\n"
         "try:\n    n = duckdb.execute(query, [sys.argv[1]]).fetchall()[0][0]\n"
         "except duckdb.BinderException:  # no textPayload column in the sampled rows\n"
