@@ -8,6 +8,7 @@ from .classify import ConnectionVerdict, Hit, render_template
 from .masking import mask
 from .model import Connection, Event, Finding
 from .report import ConnectionOutcome
+from .rulepack.model import FindingRule
 from .suggest import nearest_types
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -87,29 +88,29 @@ class FindingCollector:
         symptoms = sorted(
             {id(e): e for _, evs in group for e in evs}.values(), key=Event.sort_key
         )
-        def fill(text: str) -> str:
-            return render_template(text, values)
-
+        texts = rule_texts(rule, values)
+        texts["symptom"] = _symptom_text(texts["symptom"], symptoms)
         return Finding(
-            rule_id=rule.id,
-            cls=rule.cls,
-            role=rule.role,
-            severity=rule.severity,
-            title=fill(rule.title),
+            **texts,
             connections=connections,
             first_seen=min(e.ts for e in triggers),
             last_seen=max(e.ts for h, s in group for e in [h.trigger, *s]),
             evidence=_evidence(first_hit, symptoms),
-            cause=fill(rule.cause),
-            critical_failure=fill(rule.critical_failure),
-            symptom=_symptom_text(fill(rule.symptom), symptoms),
-            fix=fill(rule.fix),
             key=rule_key[1],
             attrs={k: v for k, v in values.items() if k in ("message_type", "suggestion",
                                                             "missing", "event", "code")},
             symptoms=symptoms[:MAX_SYMPTOMS],
             count=len(group),
         )
+
+
+def rule_texts(rule: FindingRule, values: dict[str, str]) -> dict[str, str]:
+    """A finding's identity and five-whys texts: the rule's templates filled from `values`."""
+    return {
+        "rule_id": rule.id, "cls": rule.cls, "role": rule.role, "severity": rule.severity,
+        **{name: render_template(getattr(rule, name), values)
+           for name in ("title", "cause", "critical_failure", "symptom", "fix")},
+    }
 
 
 def fingerprint_key(hit: Hit) -> str:

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .assemble import FindingCollector
+from .assemble import FindingCollector, rule_texts
 from .classify import render_template
 from .model import Event, Finding
 from .report import ConnectionOutcome
@@ -146,28 +146,17 @@ def _finding(hit: ScopeHit) -> Finding:
         last_seen=f"{hit.last_seen:%Y-%m-%d %H:%M:%S}" if first.timed else "no time stamp",
     )
 
-    def fill(text: str) -> str:
-        return render_template(text, values)
-
     # the first line of each distinct trigger template (most frequent first), then the
     # related lines: what kept happening, and why
     examples = [e for _, _, e in hit.breakdown[:MAX_TRIGGER_EXAMPLES]]
     evidence = sorted(examples or [first], key=Event.sort_key) + hit.related[:MAX_RELATED]
-    key = fill(rule.key) if rule.key else hit.scope_key
+    key = render_template(rule.key, values) if rule.key else hit.scope_key
     return Finding(
-        rule_id=rule.id,
-        cls=rule.cls,
-        role=rule.role,
-        severity=rule.severity,
-        title=fill(rule.title),
+        **rule_texts(rule, values),
         connections=[],
         first_seen=hit.first_seen,
         last_seen=hit.last_seen,
         evidence=evidence,
-        cause=fill(rule.cause),
-        critical_failure=fill(rule.critical_failure),
-        symptom=fill(rule.symptom),
-        fix=fill(rule.fix),
         key=_masked(key),
         attrs={k: values[k] for k in ("count", "span", "rate", "scope_key") if k in values},
         scope=rule.scope,
