@@ -24,7 +24,7 @@ REVISIONS = {
 }
 _LOG = f"projects/{PROJECT}/logs/run.googleapis.com%2F"
 _LOG_IDS = {"app": "stderr", "request": "requests", "system": "varlog%2Fsystem",
-            "client": "stdout"}
+            "client": "stdout", "stderr": "stderr"}
 WRITE_DELAY_US = 1200  # the formatter's time → Cloud Logging's entry time (1–5 ms in real exports)
 
 
@@ -92,18 +92,19 @@ class Enveloper:
                 "message": e.message,
                 "timestamp": st.offset(e.ts),
             }
-        elif e.kind == "system":
+        elif e.kind in ("system", "stderr"):
             d["textPayload"] = e.message
         elif e.kind == "client":  # pytest's log format
             d["textPayload"] = f"{e.severity:<8} {e.module}:{e.function}:{e.lineno} {e.message}"
         d["insertId"] = insert_id
         if e.http is not None:
             d["httpRequest"] = e.http
-        d["resource"] = self.resources[e.service]
+        d["resource"] = self.resources[e.service] if e.revision is None else _resource(
+            e.service, e.revision)
         d["timestamp"] = st.z(ts)
-        if e.kind != "client":  # plain text on stdout has no severity (DEFAULT, key absent)
+        if e.kind != "client" and e.severity:  # plain text has no severity (DEFAULT, key absent)
             d["severity"] = e.severity
-        d["labels"] = {"instanceId": self.instances[e.service][e.instance]}
+        d["labels"] = {"instanceId": e.instance_id or self.instances[e.service][e.instance]}
         if e.service == BACKEND and e.kind == "app":
             d["labels"].update({"migration-run": "1757350810", "vpc-connectivity": "enabled"})
         d["logName"] = _LOG + _LOG_IDS[e.kind]
@@ -117,7 +118,7 @@ class Enveloper:
         return d
 
 
-def _resource(service: str) -> dict:
+def _resource(service: str, revision: str | None = None) -> dict:
     return {
         "type": "cloud_run_revision",
         "labels": {
@@ -125,7 +126,7 @@ def _resource(service: str) -> dict:
             "configuration_name": service,
             "service_name": service,
             "location": "us-central1",
-            "revision_name": REVISIONS[service],
+            "revision_name": revision or REVISIONS[service],
         },
     }
 
@@ -217,7 +218,7 @@ class TextWriter:
         self.out, self.env = out, env
 
     def write(self, e: Entry) -> int:
-        if e.service != BACKEND or e.kind == "system":
+        if e.service != BACKEND or e.kind in ("system", "stderr"):
             return 0
         if e.kind == "request":
             module, func, line = "netra_backend.app.core.request_context", "log_request_details", 69

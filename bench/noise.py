@@ -24,7 +24,8 @@ class Entry:
     ts: int  # epoch microseconds: the time the application logged it
     service: str
     kind: str  # "app" (jsonPayload, GCP formatter), "request" (httpRequest), "system" and
-    # "client" (textPayload: the platform's lines, and the e2e runner's Python logging)
+    # "client" (textPayload: the platform's lines, and the e2e runner's Python logging),
+    # "stderr" (textPayload on stderr: gunicorn's own lines and uncaught tracebacks)
     severity: str
     message: str = ""
     module: str = ""
@@ -32,6 +33,8 @@ class Entry:
     lineno: int = 0
     http: dict | None = None
     instance: int = 0  # index into the service's instance list
+    revision: str | None = None  # another revision than the service's usual one (a rollout)
+    instance_id: str | None = None  # an instance id of its own (a fresh crash-looping instance)
 
 
 _APP = (
@@ -92,7 +95,7 @@ _REQUESTS = (
     (12, BACKEND, "GET", "/api/threads", (200, 200, 200, 401), "Mozilla/5.0"),
     (8, BACKEND, "GET", "/api/agents/status", (200, 200, 404), "Mozilla/5.0"),
     (6, BACKEND, "POST", "/api/chat/history", (200, 200, 500), "Mozilla/5.0"),
-    (4, BACKEND, "GET", "/ws", (101, 101, 101, 403), "Netra-E2E-Tests/1.0"),
+    (4, BACKEND, "GET", "/ws", (101,), "Netra-E2E-Tests/1.0"),  # refusals: bench/incidents.py
     (8, AUTH_SERVICE, "POST", "/auth/validate", (200, 200, 200, 401), "python-httpx/0.27.0"),
     (3, AUTH_SERVICE, "GET", "/health", (200,), "GoogleHC/1.0"),
     (14, FRONTEND, "GET", "/_next/static/chunks/{hex}.js", (200, 200, 304), "Mozilla/5.0"),

@@ -20,14 +20,40 @@ CLASSES = (
     "lifecycle_incomplete",
     "healthy",
 )
+# Shape planted → the outcome class the truth records for it. Most shapes are their class; two
+# are the harder forms of a class an independent generator found `diagnose` getting wrong:
+#   ws_error       a connection whose only failure is the id-less catch-all `WebSocket error: <exc>`
+#                  (with its /ws 500 request log): no connection or user id, only the instance.
+#   timeout_idless `Agent X timed out after 30.0s` with no run id (no CRITICAL run_id line after
+#                  it), while other runs are live on the same instance.
+SHAPES = {
+    "routing_failure": "routing_failure",
+    "connection_failure": "connection_failure",
+    "ws_error": "connection_failure",
+    "execution_timeout": "execution_timeout",
+    "timeout_idless": "execution_timeout",
+    "events_not_delivered": "events_not_delivered",
+    "lifecycle_incomplete": "lifecycle_incomplete",
+    "healthy": "healthy",
+}
 DEFAULT_MIX = {
     "routing_failure": 0.25,
-    "connection_failure": 0.10,
-    "execution_timeout": 0.10,
+    "connection_failure": 0.06,
+    "ws_error": 0.05,
+    "execution_timeout": 0.05,
+    "timeout_idless": 0.06,
     "events_not_delivered": 0.10,
     "lifecycle_incomplete": 0.10,
-    "healthy": 0.35,
+    "healthy": 0.33,
 }
+UNIDENTIFIED = "unidentified@"  # how the report names a connection no line identifies
+WS_ERRORS = (  # exceptions the endpoint's catch-all logged in staging (netra.md §1, incident I-08)
+    "'coroutine' object has no attribute 'get'",
+    "'NoneType' object has no attribute 'send_json'",
+    "Object of type datetime is not JSON serializable",
+    'WebSocket is not connected. Need to call "accept" first.',
+)
+AGENTS = ("supervisor", "triage_agent", "data_helper", "optimization_agent")
 UNKNOWN_TYPES = ("execute_agent", "agent_execute", "chat_message", "get_agent_status")
 TOOLS = ("data_helper", "cost_analyzer", "log_fetcher", "optimization_planner")
 
@@ -52,7 +78,9 @@ class Line:
     function: str
     lineno: int
     message: str
-    source: str = "server"  # "client": the e2e test runner's own log (netra.md §5)
+    source: str = "server"  # "client": the e2e test runner's own log (netra.md §5);
+    # "request": Cloud Run's request log for the connection's upgrade (`http` holds it)
+    http: dict | None = None
 
 
 @dataclass(slots=True)
@@ -63,6 +91,12 @@ class Episode:
     key: str  # the id the report should name: the user id, or the connection id on auth failure
     connection_id: str
     lines: list[Line]
+    shape: str = ""
+    # id-less shapes: the report names the connection `unidentified@HH:MM:SS.mmm` after its first
+    # line that a rule reads, so the truth keeps the span (seconds after start) that name falls in
+    unidentified: tuple[float, float] | None = None
+    run_started: float | None = None  # seconds after start: the `Starting agent request` line
+    timeout_at: float | None = None  # execution_timeout: when the id-less timeout line is written
 
 
 class Ids:
@@ -95,15 +129,24 @@ class Ids:
         return f"run_{thread}_{(unix_ms + 7) % 100000}_{self.hex8()}"
 
 
-def make_episode(cls: str, ids: Ids, start_unix: float, client: bool = False) -> Episode:
-    """Lines for one connection of class `cls`, starting at `start_unix` (epoch seconds).
+def make_episode(shape: str, ids: Ids, start_unix: float, client: bool = False) -> Episode:
+    """Lines for one connection of `shape` (a key of SHAPES), starting at `start_unix` (epoch s).
 
     With `client`, the e2e test runner's own lines for it are planted too (an e2e user, and
     no auth failure: the runner knows no connection id for those).
     """
+    episode = _make(shape, ids, start_unix, client)
+    episode.shape = shape
+    return episode
+
+
+def _make(shape: str, ids: Ids, start_unix: float, client: bool) -> Episode:
     rng = ids.rng
-    if cls == "connection_failure":
+    cls = SHAPES[shape]
+    if shape == "connection_failure":
         return _auth_failure(ids)
+    if shape == "ws_error":
+        return _ws_error(ids)
     user = ids.user(e2e=client)
     conn = ids.connection(user, int(start_unix))
     lines = _open(user, conn, start_unix, rng)
@@ -118,13 +161,18 @@ def make_episode(cls: str, ids: Ids, start_unix: float, client: bool = False) ->
         ms = int((start_unix + t) * 1000)
         thread = ids.thread(ms)
         run = ids.run(thread, ms)
-        agent_lines, end = _agent_run(cls, user, thread, run, t, rng)
+        agent_lines, end = _agent_run(shape, user, thread, run, t, rng)
         lines += agent_lines
         end += rng.uniform(12.0, 40.0)
         if client:
             lines += client_lines(user, "start_agent", t, agent_lines, None, end)
     lines.append(_loop_exit(user, conn, end, len(lines), rng))
-    return Episode(cls=cls, key=user, connection_id=conn, lines=lines)
+    episode = Episode(cls=cls, key=user, connection_id=conn, lines=lines)
+    if cls != "routing_failure":
+        episode.run_started = t + 0.04
+    if cls == "execution_timeout":  # both shapes write the id-less line first
+        episode.timeout_at = next(x.offset for x in lines if "timed out after" in x.message)
+    return episode
 
 
 def _open(user: str, conn: str, start_unix: float, rng: random.Random) -> list[Line]:
@@ -171,9 +219,10 @@ def _unknown_type(user: str, mtype: str, t: float, rng: random.Random) -> list[L
 
 
 def _agent_run(
-    cls: str, user: str, thread: str, run: str, t: float, rng: random.Random
+    shape: str, user: str, thread: str, run: str, t: float, rng: random.Random
 ) -> tuple[list[Line], float]:
-    """A start_agent request; what follows agent_started depends on the class planted."""
+    """A start_agent request; what follows agent_started depends on the shape planted."""
+    cls = SHAPES[shape]
     payload = {"type": "start_agent", "payload": {"user_request": "Analyze my AI spend"}}
     lines = [
         Line(t, "INFO", ROUTES, "_handle_websocket_messages", 1014,
@@ -199,6 +248,8 @@ def _agent_run(
     lines.append(_emit("agent_thinking", thread, run, thinking, "DEBUG", "agent=supervisor"))
     if cls == "lifecycle_incomplete":
         return lines, thinking
+    if shape == "timeout_idless":
+        return lines + _timeout(run, started, rng.choice(AGENTS), with_run=False), started + 30.0
     if cls == "execution_timeout":
         return lines + _timeout(run, started), started + 30.0
     tool = f"tool={rng.choice(TOOLS)}"
@@ -228,15 +279,18 @@ def _no_connection(thread: str, event: str, t: float) -> Line:
                 f"User will not receive message: {event}")
 
 
-def _timeout(run: str, started: float) -> list[Line]:
+def _timeout(run: str, started: float, agent: str = "supervisor", with_run: bool = True
+             ) -> list[Line]:
+    """AgentExecutionCore's 30 s limit: its own line names no run; the supervisor's handler
+    names the run in a CRITICAL line after it, which other agents' timeouts do not get."""
     at = started + 30.0
-    return [
-        Line(at, "ERROR", CORE, "_execute_with_timeout", 188,
-             "Agent supervisor timed out after 30.0s"),
-        Line(at + 0.002, "CRITICAL", SERVICE, "_execute_supervisor", 171,
-             f"🚨 CRITICAL: SupervisorAgent execution failed for run_id={run}: "
-             "Agent execution timeout after 30.0s"),
-    ]
+    lines = [Line(at, "ERROR", CORE, "_execute_with_timeout", 188,
+                  f"Agent {agent} timed out after 30.0s")]
+    if with_run:
+        lines.append(Line(at + 0.002, "CRITICAL", SERVICE, "_execute_supervisor", 171,
+                          f"🚨 CRITICAL: SupervisorAgent execution failed for run_id={run}: "
+                          "Agent execution timeout after 30.0s"))
+    return lines
 
 
 def _run_done(user: str, thread: str, run: str, t: float) -> list[Line]:
@@ -287,6 +341,26 @@ def _auth_failure(ids: Ids) -> Episode:
              "subprotocols"),
     ]
     return Episode(cls="connection_failure", key=conn, connection_id=conn, lines=lines)
+
+
+def _ws_error(ids: Ids) -> Episode:
+    """The endpoint's catch-all (routes/websocket.py @0908, `except Exception as e`): the upgrade
+    fails before authentication, Cloud Run logs GET /ws 500, and the only backend line is
+    `WebSocket error: <exc>` with no connection or user id (a real export: incident I-08)."""
+    rng = ids.rng
+    err = rng.uniform(0.008, 0.016)
+    http = {"requestMethod": "GET", "path": "/ws", "status": 500, "userAgent": "Netra-E2E-Tests/1.0",
+            "latency": f"{err + rng.uniform(0.0005, 0.003):.9f}s"}
+    lines = [
+        Line(0.0, "INFO", "", "", 0, "", "request", http),
+        Line(err - 0.004, "INFO", ROUTES, "websocket_endpoint", 598,
+             "WebSocket auth check: env=staging, is_testing=False, is_e2e_testing=True"),
+        Line(err, "ERROR", ROUTES, "websocket_endpoint", 557,
+             f"WebSocket error: {rng.choice(WS_ERRORS)}"),
+    ]
+    name = f"idless_{ids.hex8()}"  # the truth's own handle; the report's name is time based
+    return Episode(cls="connection_failure", key=name, connection_id=name, lines=lines,
+                   unidentified=(0.0, err))
 
 
 LIFECYCLE = ("agent_started", "agent_thinking", "tool_executing", "tool_completed",

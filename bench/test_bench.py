@@ -10,15 +10,17 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from correctness import compare
-from scenarios import CLASSES, Ids, make_episode
+from scenarios import CLASSES, SHAPES, Ids, make_episode
 
 BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
 PY = sys.executable
 LOGURU = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \| [A-Z]+ +\| [\w.]+:[\w<>.]+:\d+ \| .*$"
@@ -64,8 +66,10 @@ def test_truth_names_exactly_the_connections_the_lines_name(jsonl: Path):
     auth_failed = set(re.findall(r"authentication failed for connection (\S+)", text))
     runs = set(re.findall(r"Starting agent request processing for user=([^,]+),", text))
     classes = {c: set(v["connections"]) for c, v in truth["classes"].items()}
+    idless = set(truth["unidentified"]["spans_us"])
+    assert len(idless) == text.count('"WebSocket error: ') == truth["shapes"]["ws_error"] > 0
     assert classes["routing_failure"] == acked
-    assert classes["connection_failure"] == auth_failed
+    assert classes["connection_failure"] == auth_failed | idless
     ran = set().union(*(classes[c] for c in CLASSES if c not in
                         ("routing_failure", "connection_failure")))
     assert ran == runs
@@ -135,10 +139,12 @@ def test_every_planted_key_line_is_matched_by_the_core_rules():
         "CRITICAL ERROR: No WebSocket connections": ("delivery.failed", "thread"),
         "[FALLBACK] User ID:": ("client.connecting", "user"),
         "Timeout waiting for events": ("client.timeout", None),
+        "WebSocket error: ": ("connection.error", None),
+        "timed out after 30.0s": ("agent.timeout", None),
     }
     ids, seen = Ids(random.Random(3)), set()
-    for cls in CLASSES:
-        for line in make_episode(cls, ids, 1757372400.0, client=True).lines:
+    for shape in SHAPES:
+        for line in make_episode(shape, ids, 1757372400.0, client=True).lines:
             for prefix, (kind, id_name) in wanted.items():
                 if prefix not in line.message:
                     continue
@@ -187,17 +193,132 @@ def test_unreadable_report_is_a_failure_with_a_reason(tmp_path: Path):
 def test_runner_measures_baselines_on_a_small_file(tmp_path: Path, jsonl: Path):
     out = tmp_path / "results.json"
     r = subprocess.run([PY, str(BENCH / "run.py"), str(jsonl), "--out", str(out),
-                        "--skip", "diagnose", "jq-literals"], capture_output=True, text=True)
+                        "--tools", "cat", "jq", "pandas", "--pandas", "naive", "--repeat", "2",
+                        "--markdown", str(tmp_path / "t.md")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     result = json.loads(out.read_text())[jsonl.name]
     tools = {m["tool"]: m for m in result["results"]}
-    assert {"cat > /dev/null", "jq test(short regex)", "pandas naive read_json"} <= set(tools)
-    assert all(m["wall_s"] > 0 and m["peak_rss_mb"] > 0 for m in tools.values())
+    assert set(tools) == {"cat > /dev/null", "jq test(short regex)", "pandas naive read_json"}
+    assert all(m["wall_s"] > 0 and m["peak_rss_mb"] > 0 and m["runs"] == 2
+               for m in tools.values())
     lines = len(jsonl.read_text().splitlines())
     assert tools["pandas naive read_json"]["output_lines"] == lines
     assert 0 < tools["jq test(short regex)"]["output_lines"] < lines
     assert tools["cat > /dev/null"]["peak_rss_mb"] < 10  # the tool's own, not this process's
-    assert "MB/s" in r.stdout
+    assert "MB/s" in r.stdout and "| jq test(short regex) | 2 |" in (tmp_path / "t.md").read_text()
+
+
+def test_tools_that_are_not_installed_are_skipped_with_a_note(tmp_path: Path, jsonl: Path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("cat", "gzip", "sh"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    out = tmp_path / "results.json"
+    r = subprocess.run([PY, str(BENCH / "run.py"), str(jsonl), "--out", str(out), "--tools",
+                        "cat", "rg", "jq", "lnav"], capture_output=True, text=True,
+                       env={**os.environ, "PATH": str(bin_dir)})
+    assert r.returncode == 0, r.stderr
+    notes = {m["tool"]: m["note"] for m in json.loads(out.read_text())[jsonl.name]["results"]}
+    skipped = [t for t, n in notes.items() if n.startswith("skipped: ") and "not installed" in n]
+    assert len(skipped) == 3 and "cat > /dev/null" not in skipped
+    assert "Traceback" not in r.stderr
+
+
+def test_diagnose_is_timed_and_checked_against_the_planted_truth(tmp_path: Path):
+    """The shapes an independent generator found diagnose getting wrong, planted and checked:
+    id-less `WebSocket error` connections and run-less timeouts among several live runs."""
+    if not (ROOT / ".venv" / "bin" / "diagnose").exists():
+        pytest.skip("no .venv/bin/diagnose")
+    path = tmp_path / "hard.jsonl"
+    subprocess.run([PY, str(BENCH / "generate.py"), "--size", "3M", "--seed", "11", "--relevant",
+                    "0.2", "--rate", "100",
+                    "--mix", "ws_error=1,timeout_idless=2,healthy=2,lifecycle_incomplete=1",
+                    "-o", str(path)], check=True, capture_output=True)
+    truth = truth_of(path)
+    assert truth["shapes"]["ws_error"] > 3 and truth["idless_timeouts"]["with_other_runs_live"] > 5
+    out = tmp_path / "results.json"
+    r = subprocess.run([PY, str(BENCH / "run.py"), str(path), "--out", str(out),
+                        "--tools", "diagnose"], capture_output=True, text=True)
+    check = json.loads(out.read_text())[path.name]["correctness"][0]
+    assert check["classes"]["connection_failure"]["expected"] == truth["shapes"]["ws_error"]
+    assert check["pass"], r.stdout
+    assert r.returncode == 0 and "correctness: PASS (0 mismatches)" in r.stdout
+
+
+def test_report_names_of_unidentified_connections_resolve_to_planted_spans(tmp_path: Path):
+    us = 1_757_372_400_000_000  # 23:00:00.000 UTC
+    truth = {
+        "classes": {"connection_failure": {"count": 2, "connections": ["idless_a", "idless_b"]}},
+        "unidentified": {"prefix": "unidentified@", "spans_us": {
+            "idless_a": [us + 10_000_000, us + 10_020_000],  # 23:00:10.000–.020
+            "idless_b": [us + 10_500_000, us + 10_520_000]}},
+    }
+    report = tmp_path / "r.json"
+
+    def check(*rows: tuple[str, str]) -> dict:
+        report.write_text(json.dumps({"outcomes": [
+            {"connection": c, "outcome": o} for c, o in rows]}))
+        return compare(truth, report)
+
+    assert check(("unidentified@23:00:10.012", "connection_failure"),
+                 ("unidentified@23:00:10.500", "connection_failure"))["pass"]
+    wrong = check(("unidentified@23:00:10.012", "healthy"),
+                  ("unidentified@23:00:10.013", "connection_failure"),  # a second name, one span
+                  ("unidentified@23:00:11.000", "connection_failure"))  # in no span
+    assert not wrong["pass"] and wrong["mismatches"] == 5
+    assert wrong["classes"]["connection_failure"]["missing"] == ["idless_a", "idless_b"]
+    assert wrong["classes"]["connection_failure"]["unexpected"] == [
+        "unidentified@23:00:10.013", "unidentified@23:00:11.000"]
+    assert wrong["classes"]["healthy"]["unexpected"] == ["idless_a"]
+
+
+def test_planted_incidents_must_be_findings_of_their_scope(tmp_path: Path):
+    truth = {"classes": {}, "findings": [
+        {"class": "crash_loop", "scope": "revision", "scope_key": "rev-2", "min_count": 12},
+        {"class": "auth_rejected", "scope": "service", "scope_key": "backend", "min_count": 12}]}
+    found = [{"class": "crash_loop", "scope": "revision", "scope_key": "rev-2", "count": 48},
+             {"class": "auth_rejected", "scope": "service", "scope_key": "backend", "count": 26},
+             {"class": "routing_failure", "scope": "connection", "scope_key": "", "count": 3}]
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps({"outcomes": [], "findings": found}))
+    assert compare(truth, report)["pass"]
+    found[0]["scope_key"], found[1]["count"] = "rev-1", 5
+    found.append({"class": "service_unavailable", "scope": "revision", "scope_key": "rev-2",
+                  "count": 6})
+    report.write_text(json.dumps({"outcomes": [], "findings": found}))
+    check = compare(truth, report)["findings"]
+    assert [m["class"] for m in check["missing"]] == ["crash_loop", "auth_rejected"]
+    assert sorted(u["class"] for u in check["unexpected"]) == [
+        "auth_rejected", "crash_loop", "service_unavailable"]
+
+
+def test_incidents_are_planted_in_the_real_shapes(tmp_path: Path):
+    path = generate(tmp_path, "jsonl", "3M", 4)
+    assert all(f["class"] == "auth_rejected" and "planted auth failures" in f["why"]
+               for f in truth_of(path)["findings"])  # only the storm dense auth failures make
+    (tmp_path / "i").mkdir()
+    out = tmp_path / "i" / "g.jsonl"
+    subprocess.run([PY, str(BENCH / "generate.py"), "--size", "3M", "--seed", "4", "--incidents",
+                    "crash_loop,auth_rejected", "-o", str(out)], check=True, capture_output=True)
+    entries = [json.loads(line) for line in out.read_text().splitlines()]
+    truth = truth_of(out)
+    crash, auth = truth["findings"]
+    assert (crash["class"], crash["scope"], auth["class"], auth["scope_key"]) == (
+        "crash_loop", "revision", "auth_rejected", "netra-backend-staging")
+    rev = crash["scope_key"]
+    on_rev = [e for e in entries if e["resource"]["labels"].get("revision_name") == rev]
+    exits = [e for e in on_rev if e.get("textPayload") == "Container called exit(3)."]
+    boots = [e for e in on_rev if "Worker failed to boot." in e.get("textPayload", "")]
+    assert len(exits) == len(boots) == crash["min_count"] >= 10
+    assert len({e["labels"]["instanceId"] for e in exits}) == len(exits)  # a fresh one each time
+    assert any(e.get("httpRequest", {}).get("status") == 503 for e in on_rev)
+    rejected = [e for e in entries if "WebSocket connection rejected in staging" in
+                e.get("jsonPayload", {}).get("message", "")]
+    ws403 = [e for e in entries if e.get("httpRequest", {}).get("status") == 403]
+    assert len(rejected) == len(ws403) == auth["min_count"] == truth["classes"]["auth_rejected"][
+        "count"]
+    stamps = [e["timestamp"] for e in entries]
+    assert stamps == sorted(stamps)
 
 
 def test_newest_first_array_holds_the_same_entries_reversed(tmp_path: Path):
