@@ -1,0 +1,72 @@
+"""Each fast path against the plain one it replaces: same hits, same records, same accounting.
+
+The prefilter's automaton against one `bytes.find` per needle plus the request regex; isal gzip
+against zlib gzip.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from diagnose.sources.prefilter import REQUEST_ERRORS, Prefilter
+
+NEEDLES = ["TimeoutError", "Pipeline event:", 'say "hi"', "naïve", "a<b>&'c", "/ws", "503",
+           "event", "Pipeline event: x"]  # overlapping needles on purpose
+
+
+def _plain_hits(prefilter: Prefilter, blob: bytes, lo: int, hi: int) -> list[int]:
+    hits = []
+    for needle in prefilter.byte_needles:
+        pos = blob.find(needle, lo, hi)
+        while pos >= 0:
+            hits.append(pos)
+            pos = blob.find(needle, pos + 1, hi)
+    hits += [m.start() for m in re.compile(REQUEST_ERRORS.encode()).finditer(blob, lo, hi)]
+    return sorted(hits)
+
+
+def _lines(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    pieces = ["recv failed: TimeoutError", 'they say \\"hi\\"', "na\\u00efve", "naïve",
+              "a\\u003cb\\u003e\\u0026\\u0027c", "a\\u003Cb\\u003E\\u0026\\u0027c", "GET /ws 403",
+              "Pipeline event: x", "SELECT 1", "ok", "Session ok", "tevent"]
+    out = []
+    for i in range(count):
+        msg = " ".join(rng.choice(pieces) for _ in range(rng.randint(0, 3)))
+        status = rng.choice(["", ', "status": 503', ',"status":404', ', "status": 200',
+                             ', "status": 4001', ',"status":5xx'])
+        out.append(f'{{"insertId":"{i}","jsonPayload":{{"message":"{msg}"{status}}}}}')
+    return out
+
+
+def test_automaton_hits_equal_one_find_per_needle_and_the_request_regex():
+    prefilter = Prefilter(NEEDLES)
+    blob = "\n".join(_lines(3, 4000)).encode() + b"\n"
+    for lo, hi in [(0, len(blob)), (1001, len(blob) - 999), (17, 17), (5, 40)]:
+        assert prefilter.hit_positions(blob, lo, hi) == _plain_hits(prefilter, blob, lo, hi)
+    assert prefilter.hit_positions(blob)  # the sample does hold hits
+
+
+def test_line_matchers_agree_with_plain_substring_tests():
+    prefilter = Prefilter(NEEDLES)
+    request = re.compile(REQUEST_ERRORS)
+    for line in _lines(5, 2000):
+        plain = any(n in line for n in prefilter.text_needles) or request.search(line) is not None
+        assert prefilter.match_text(line) == plain, line
+        assert prefilter.match_bytes(line.encode()) == plain, line
+
+
+def test_no_literals_match_nothing():
+    assert Prefilter([]).hit_positions(b'{"status": 503}') == []
+    assert not Prefilter([]).match_bytes(b'{"status": 503}')
+    assert not Prefilter([""]).match_text("anything")
+
+
+def test_worker_copy_finds_the_same_hits():
+    import pickle
+
+    prefilter = Prefilter(NEEDLES)
+    blob = "\n".join(_lines(9, 500)).encode()
+    before = prefilter.hit_positions(blob)
+    assert pickle.loads(pickle.dumps(prefilter)).hit_positions(blob) == before
