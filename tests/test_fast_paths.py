@@ -35,7 +35,7 @@ def _lines(seed: int, count: int) -> list[str]:
     for i in range(count):
         msg = " ".join(rng.choice(pieces) for _ in range(rng.randint(0, 3)))
         status = rng.choice(["", ', "status": 503', ',"status":404', ', "status": 200',
-                             ', "status": 4001', ',"status":5xx'])
+                             ', "status": 4001', ',"status":"5xx"'])
         out.append(f'{{"insertId":"{i}","jsonPayload":{{"message":"{msg}"{status}}}}}')
     return out
 
@@ -70,3 +70,72 @@ def test_worker_copy_finds_the_same_hits():
     blob = "\n".join(_lines(9, 500)).encode()
     before = prefilter.hit_positions(blob)
     assert pickle.loads(pickle.dumps(prefilter)).hit_positions(blob) == before
+
+
+def _gzip_cases(tmp_path) -> dict[str, bytes]:
+    """Sound, multi-member, cut, bit-flipped, bad CRC, trailing junk: big enough for many reads."""
+    import gzip
+
+    text = "\n".join(_lines(11, 8000)).encode() + b"\n"
+    whole = gzip.compress(text, mtime=0)
+    flipped = bytearray(whole)
+    flipped[len(whole) - 300] ^= 0x55  # near the end: little garbage, so the cause is listed
+    bad_crc = bytearray(whole)
+    bad_crc[-6] ^= 0xFF
+    return {
+        "sound": whole,
+        "members": gzip.compress(text[:200001], mtime=0) + b"\0\0" + gzip.compress(text[200001:]),
+        "cut": whole[: len(whole) * 2 // 3],
+        "flipped": bytes(flipped),
+        "bad_crc": bytes(bad_crc),
+        "junk_tail": whole + b"not gzip at all",
+    }
+
+
+def _read_all(path: str, stdin=None):
+    from diagnose.model import ParseStats
+    from diagnose.sources import read_records
+
+    stats = ParseStats()
+    records = list(read_records([path], prefilter=Prefilter(NEEDLES), stats=stats, stdin=stdin))
+    return [(r.line, r.text, r.insert_id) for r in records], (
+        stats.records_read, stats.ignored, [(u.line, u.reason) for u in stats.unparsed])
+
+
+def test_isal_gzip_reads_exactly_what_zlib_reads(tmp_path, monkeypatch):
+    import diagnose.sources.stream as stream
+
+    assert stream._fast_zlib is not None  # isal is installed: the fast path is what runs
+    for name, blob in _gzip_cases(tmp_path).items():
+        path = tmp_path / f"{name}.jsonl.gz"
+        path.write_bytes(blob)
+        fast = _read_all(str(path))
+        with monkeypatch.context() as m:
+            m.setattr(stream, "_fast_zlib", None)
+            plain = _read_all(str(path))
+        assert fast == plain, name
+        assert fast[0], name  # records were read before any damage
+        if name not in ("sound", "members"):
+            assert any("gzip" in reason for _, reason in fast[1][2]), name
+
+
+def test_gzip_on_a_pipe_is_read_with_zlib(tmp_path):
+    import io
+
+    blob = _gzip_cases(tmp_path)["flipped"]
+    path = tmp_path / "f.jsonl.gz"
+    path.write_bytes(blob)
+
+    class Pipe(io.RawIOBase):  # not seekable, like stdin from a pipe
+        def __init__(self):
+            self.inner = io.BytesIO(blob)
+
+        def readable(self):
+            return True
+
+        def readinto(self, buf):
+            data = self.inner.read(len(buf))
+            buf[: len(data)] = data
+            return len(data)
+
+    assert _read_all("-", stdin=Pipe()) [1] == _read_all(str(path))[1]
