@@ -139,3 +139,43 @@ def test_gzip_on_a_pipe_is_read_with_zlib(tmp_path):
             return len(data)
 
     assert _read_all("-", stdin=Pipe()) [1] == _read_all(str(path))[1]
+
+
+def test_any_worker_count_reads_what_the_serial_reader_reads(tmp_path, monkeypatch):
+    from datetime import UTC
+
+    from diagnose.model import ParseStats
+    from diagnose.sources.context import SourceContext
+    from diagnose.sources.parallel import WORKERS_ENV, WorkerPool, read_jsonl_parallel
+
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(_lines(13, 6000)) + "\nnot json\n")
+    serial = _read_all(str(path))
+    for workers in ("0", "1", "3"):
+        monkeypatch.setenv(WORKERS_ENV, workers)
+        stats = ParseStats()
+        pool = WorkerPool()
+        assert pool.size == int(workers)
+        try:
+            ctx = SourceContext(str(path), stats, Prefilter(NEEDLES), UTC)
+            records = list(read_jsonl_parallel(str(path), ctx, pool, None, 0, span=48 << 10))
+        finally:
+            pool.close()
+        assert not pool.broken or workers == "0"
+        got = [(r.line, r.text, r.insert_id) for r in records], (
+            stats.records_read, stats.ignored, [(u.line, u.reason) for u in stats.unparsed])
+        assert got == serial, workers
+    assert serial[1][2] == [(6001, "bad JSON: Expecting value (column 1)")]
+
+
+def test_worker_count_follows_the_cpus_unless_set(monkeypatch):
+    import os
+
+    from diagnose.sources.parallel import WORKERS_ENV, default_workers
+
+    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    assert default_workers() == min(len(os.sched_getaffinity(0)), 16)
+    monkeypatch.setenv(WORKERS_ENV, "lots")  # not a number: the CPU count
+    assert default_workers() == min(len(os.sched_getaffinity(0)), 16)
+    monkeypatch.setenv(WORKERS_ENV, "1")
+    assert default_workers() == 1
