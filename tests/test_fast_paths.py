@@ -179,3 +179,21 @@ def test_worker_count_follows_the_cpus_unless_set(monkeypatch):
     assert default_workers() == min(len(os.sched_getaffinity(0)), 16)
     monkeypatch.setenv(WORKERS_ENV, "1")
     assert default_workers() == 1
+
+
+def test_bounded_indent_lookup_answers_as_the_whole_line_lookup():
+    from types import SimpleNamespace
+
+    from diagnose.sources.jsonarray import _indent_before
+
+    def plain(text: str, pos: int) -> str | None:  # the lookup before it was bounded
+        nl = text.rfind("\n", 0, pos)
+        lead = text[nl + 1 : pos]
+        return lead if nl >= 0 and not lead.strip() else None
+
+    rng = random.Random(17)
+    alphabet = [" ", "\t", "\n", "\u00a0", "\u2003", "\ufeff", "x", "{", ",", "\r"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) * rng.choice([1, 1, 2, 300]) for _ in range(12))
+        pos = rng.randrange(len(text) + 1)
+        assert _indent_before(SimpleNamespace(text=text, pos=pos)) == plain(text, pos), (text, pos)
