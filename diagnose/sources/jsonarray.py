@@ -227,11 +227,27 @@ def _walk_value(buf, decoder, ctx: SourceContext, depth: int, char: str, in_list
     return len(entries or ())
 
 
+_SPACES = re.compile(r"\s*")  # what str.strip() strips
+_INDENT_LOOK = 256
+
+
 def _indent_before(buf: _Buffer) -> str | None:
-    """The whitespace run before the first entry on its line (two spaces for gcloud)."""
-    nl = buf.text.rfind("\n", 0, buf.pos)
-    lead = buf.text[nl + 1: buf.pos]
-    return lead if nl >= 0 and not lead.strip() else None
+    """The whitespace run before the first entry on its line (two spaces for gcloud).
+
+    Asked again for every entry while the answer is None (compact input), so it looks back at
+    most _INDENT_LOOK characters unless they are all blank: a whole-buffer rfind and slice per
+    entry made a compact array read at ~1 MB/s.
+    """
+    text, pos = buf.text, buf.pos
+    lo = max(0, pos - _INDENT_LOOK)
+    nl = text.rfind("\n", lo, pos)
+    if nl < 0:
+        if _SPACES.match(text, lo, pos).end() < pos:
+            return None  # something other than blanks precedes the entry on its line
+        nl = text.rfind("\n", 0, lo)
+    if nl < 0 or _SPACES.match(text, nl + 1, pos).end() < pos:
+        return None
+    return text[nl + 1 : pos]
 
 
 def _resync(buf: _Buffer, indent: str | None) -> bool:

@@ -1,0 +1,200 @@
+"""Each fast path against the plain one it replaces: same hits, same records, same accounting.
+
+The prefilter's automaton against one `bytes.find` per needle plus the request regex; isal gzip
+against zlib gzip.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from diagnose.sources.prefilter import REQUEST_ERRORS, Prefilter
+
+NEEDLES = ["TimeoutError", "Pipeline event:", 'say "hi"', "naïve", "a<b>&'c", "/ws", "503",
+           "event", "Pipeline event: x"]  # overlapping needles on purpose
+
+
+def _plain_hits(prefilter: Prefilter, blob: bytes, lo: int, hi: int) -> list[int]:
+    hits = []
+    for needle in prefilter.byte_needles:
+        pos = blob.find(needle, lo, hi)
+        while pos >= 0:
+            hits.append(pos)
+            pos = blob.find(needle, pos + 1, hi)
+    hits += [m.start() for m in re.compile(REQUEST_ERRORS.encode()).finditer(blob, lo, hi)]
+    return sorted(hits)
+
+
+def _lines(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    pieces = ["recv failed: TimeoutError", 'they say \\"hi\\"', "na\\u00efve", "naïve",
+              "a\\u003cb\\u003e\\u0026\\u0027c", "a\\u003Cb\\u003E\\u0026\\u0027c", "GET /ws 403",
+              "Pipeline event: x", "SELECT 1", "ok", "Session ok", "tevent"]
+    out = []
+    for i in range(count):
+        msg = " ".join(rng.choice(pieces) for _ in range(rng.randint(0, 3)))
+        status = rng.choice(["", ', "status": 503', ',"status":404', ', "status": 200',
+                             ', "status": 4001', ',"status":"5xx"'])
+        out.append(f'{{"insertId":"{i}","jsonPayload":{{"message":"{msg}"{status}}}}}')
+    return out
+
+
+def test_automaton_hits_equal_one_find_per_needle_and_the_request_regex():
+    prefilter = Prefilter(NEEDLES)
+    blob = "\n".join(_lines(3, 4000)).encode() + b"\n"
+    for lo, hi in [(0, len(blob)), (1001, len(blob) - 999), (17, 17), (5, 40)]:
+        assert prefilter.hit_positions(blob, lo, hi) == _plain_hits(prefilter, blob, lo, hi)
+    assert prefilter.hit_positions(blob)  # the sample does hold hits
+
+
+def test_line_matchers_agree_with_plain_substring_tests():
+    prefilter = Prefilter(NEEDLES)
+    request = re.compile(REQUEST_ERRORS)
+    for line in _lines(5, 2000):
+        plain = any(n in line for n in prefilter.text_needles) or request.search(line) is not None
+        assert prefilter.match_text(line) == plain, line
+        assert prefilter.match_bytes(line.encode()) == plain, line
+
+
+def test_no_literals_match_nothing():
+    assert Prefilter([]).hit_positions(b'{"status": 503}') == []
+    assert not Prefilter([]).match_bytes(b'{"status": 503}')
+    assert not Prefilter([""]).match_text("anything")
+
+
+def test_worker_copy_finds_the_same_hits():
+    import pickle
+
+    prefilter = Prefilter(NEEDLES)
+    blob = "\n".join(_lines(9, 500)).encode()
+    before = prefilter.hit_positions(blob)
+    assert pickle.loads(pickle.dumps(prefilter)).hit_positions(blob) == before
+
+
+def _gzip_cases(tmp_path) -> dict[str, bytes]:
+    """Sound, multi-member, cut, bit-flipped, bad CRC, trailing junk: big enough for many reads."""
+    import gzip
+
+    text = "\n".join(_lines(11, 8000)).encode() + b"\n"
+    whole = gzip.compress(text, mtime=0)
+    flipped = bytearray(whole)
+    flipped[len(whole) - 300] ^= 0x55  # near the end: little garbage, so the cause is listed
+    bad_crc = bytearray(whole)
+    bad_crc[-6] ^= 0xFF
+    return {
+        "sound": whole,
+        "members": gzip.compress(text[:200001], mtime=0) + b"\0\0" + gzip.compress(text[200001:]),
+        "cut": whole[: len(whole) * 2 // 3],
+        "flipped": bytes(flipped),
+        "bad_crc": bytes(bad_crc),
+        "junk_tail": whole + b"not gzip at all",
+    }
+
+
+def _read_all(path: str, stdin=None):
+    from diagnose.model import ParseStats
+    from diagnose.sources import read_records
+
+    stats = ParseStats()
+    records = list(read_records([path], prefilter=Prefilter(NEEDLES), stats=stats, stdin=stdin))
+    return [(r.line, r.text, r.insert_id) for r in records], (
+        stats.records_read, stats.ignored, [(u.line, u.reason) for u in stats.unparsed])
+
+
+def test_isal_gzip_reads_exactly_what_zlib_reads(tmp_path, monkeypatch):
+    import diagnose.sources.stream as stream
+
+    assert stream._fast_zlib is not None  # isal is installed: the fast path is what runs
+    for name, blob in _gzip_cases(tmp_path).items():
+        path = tmp_path / f"{name}.jsonl.gz"
+        path.write_bytes(blob)
+        fast = _read_all(str(path))
+        with monkeypatch.context() as m:
+            m.setattr(stream, "_fast_zlib", None)
+            plain = _read_all(str(path))
+        assert fast == plain, name
+        assert fast[0], name  # records were read before any damage
+        if name not in ("sound", "members"):
+            assert any("gzip" in reason for _, reason in fast[1][2]), name
+
+
+def test_gzip_on_a_pipe_is_read_with_zlib(tmp_path):
+    import io
+
+    blob = _gzip_cases(tmp_path)["flipped"]
+    path = tmp_path / "f.jsonl.gz"
+    path.write_bytes(blob)
+
+    class Pipe(io.RawIOBase):  # not seekable, like stdin from a pipe
+        def __init__(self):
+            self.inner = io.BytesIO(blob)
+
+        def readable(self):
+            return True
+
+        def readinto(self, buf):
+            data = self.inner.read(len(buf))
+            buf[: len(data)] = data
+            return len(data)
+
+    assert _read_all("-", stdin=Pipe()) [1] == _read_all(str(path))[1]
+
+
+def test_any_worker_count_reads_what_the_serial_reader_reads(tmp_path, monkeypatch):
+    from datetime import UTC
+
+    from diagnose.model import ParseStats
+    from diagnose.sources.context import SourceContext
+    from diagnose.sources.parallel import WORKERS_ENV, WorkerPool, read_jsonl_parallel
+
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(_lines(13, 6000)) + "\nnot json\n")
+    serial = _read_all(str(path))
+    for workers in ("0", "1", "3"):
+        monkeypatch.setenv(WORKERS_ENV, workers)
+        stats = ParseStats()
+        pool = WorkerPool()
+        assert pool.size == int(workers)
+        try:
+            ctx = SourceContext(str(path), stats, Prefilter(NEEDLES), UTC)
+            records = list(read_jsonl_parallel(str(path), ctx, pool, None, 0, span=48 << 10))
+        finally:
+            pool.close()
+        assert not pool.broken or workers == "0"
+        got = [(r.line, r.text, r.insert_id) for r in records], (
+            stats.records_read, stats.ignored, [(u.line, u.reason) for u in stats.unparsed])
+        assert got == serial, workers
+    assert serial[1][2] == [(6001, "bad JSON: Expecting value (column 1)")]
+
+
+def test_worker_count_follows_the_cpus_unless_set(monkeypatch):
+    import os
+
+    from diagnose.sources.parallel import WORKERS_ENV, default_workers
+
+    expected = max(1, min(len(os.sched_getaffinity(0)) - 1, 16))  # one CPU runs the rules
+    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    assert default_workers() == expected
+    monkeypatch.setenv(WORKERS_ENV, "lots")  # not a number: the CPU count
+    assert default_workers() == expected
+    monkeypatch.setenv(WORKERS_ENV, "1")
+    assert default_workers() == 1
+
+
+def test_bounded_indent_lookup_answers_as_the_whole_line_lookup():
+    from types import SimpleNamespace
+
+    from diagnose.sources.jsonarray import _indent_before
+
+    def plain(text: str, pos: int) -> str | None:  # the lookup before it was bounded
+        nl = text.rfind("\n", 0, pos)
+        lead = text[nl + 1 : pos]
+        return lead if nl >= 0 and not lead.strip() else None
+
+    rng = random.Random(17)
+    alphabet = [" ", "\t", "\n", "\u00a0", "\u2003", "\ufeff", "x", "{", ",", "\r"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) * rng.choice([1, 1, 2, 300]) for _ in range(12))
+        pos = rng.randrange(len(text) + 1)
+        assert _indent_before(SimpleNamespace(text=text, pos=pos)) == plain(text, pos), (text, pos)
