@@ -294,8 +294,7 @@ def test_planted_incidents_must_be_findings_of_their_scope(tmp_path: Path):
 
 def test_incidents_are_planted_in_the_real_shapes(tmp_path: Path):
     path = generate(tmp_path, "jsonl", "3M", 4)
-    assert all(f["class"] == "auth_rejected" and "planted auth failures" in f["why"]
-               for f in truth_of(path)["findings"])  # only the storm dense auth failures make
+    assert truth_of(path)["findings"] == []  # none planted: scattered auth failures are no storm
     (tmp_path / "i").mkdir()
     out = tmp_path / "i" / "g.jsonl"
     subprocess.run([PY, str(BENCH / "generate.py"), "--size", "3M", "--seed", "4", "--incidents",
