@@ -7,7 +7,7 @@ alone and no stage reaches into another's internals.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 # Severity names in Cloud Logging rank order; a record without one is DEFAULT.
 SEVERITY_RANK = {
@@ -23,6 +23,9 @@ SEVERITY_RANK = {
 }
 
 EXCERPT_CHARS = 400  # evidence text kept per event; the full line stays in the source
+# Where events of a source with no time stamp at all are placed (kept in line order): renderers
+# show it as "no time stamp", never as a date.
+UNTIMED_BASE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(slots=True)

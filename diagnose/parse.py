@@ -10,15 +10,13 @@ when there is none), keeps its place by line number, and says `timed=False` so e
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 from ahocorasick_rs import AhoCorasick
 
-from .model import EXCERPT_CHARS, Event, ParseStats, RawRecord
+from .model import EXCERPT_CHARS, UNTIMED_BASE, Event, ParseStats, RawRecord
 from .rulepack import apply_event_rule
 from .rulepack.model import ID_GROUPS, EventRule, RuleSet
-
-UNTIMED_BASE = datetime(1970, 1, 1, tzinfo=UTC)  # for sources with no time stamp at all
 
 
 class RuleIndex:

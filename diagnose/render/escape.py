@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 from rich.markup import escape as _rich_escape
 
+from ..model import UNTIMED_BASE
+
 # ESC-introduced sequences: CSI (colours, cursor), OSC (titles, OSC 8 links; ends in BEL or ST),
 # and the two-byte forms; then their 8-bit C1 twins.
 _ANSI = re.compile(
@@ -134,4 +136,6 @@ def display_ts(dt: datetime | None) -> str:
     """A report timestamp: UTC, millisecond precision, `Z` suffix; `–` when unknown."""
     if dt is None:
         return "–"
+    if dt == UNTIMED_BASE:
+        return "no time stamp"
     return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"

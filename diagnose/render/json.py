@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from ..model import Event, Finding
+from ..model import UNTIMED_BASE, Event, Finding
 from ..report import SCHEMA_VERSION, ConnectionOutcome, Report
 from ..timeutil import isoformat_z
 from .escape import show_invisible
@@ -129,4 +129,5 @@ def _event(e: Event) -> dict:
 
 
 def _ts(value: datetime | None) -> str | None:
-    return isoformat_z(value) if value else None
+    """ISO UTC; null when unknown or when the lines had no time stamp."""
+    return isoformat_z(value) if value and value != UNTIMED_BASE else None

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from ..model import Finding
 from ..report import Report, by_importance
-from .escape import clean
+from .escape import clean, display_ts
 from .sections import SectionTable, surface_vs_real_table, unexplained_table, unknown_types_table
 
 MAX_OUTCOME_ROWS = 25
@@ -187,4 +187,4 @@ def _list(items: list[str], limit: int = 8) -> str:
 
 
 def _ts(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z" if value else "-"
+    return display_ts(value) if value else "-"
