@@ -8,7 +8,7 @@ from .classify import ConnectionVerdict, Hit, render_template
 from .masking import mask
 from .model import Connection, Event, Finding
 from .report import ConnectionOutcome
-from .rulepack.model import FindingRule
+from .rulepack.model import SCOPES, FindingRule
 from .suggest import nearest_types
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -115,7 +115,12 @@ def rule_texts(rule: FindingRule, values: dict[str, str]) -> dict[str, str]:
 
 def fingerprint_key(hit: Hit) -> str:
     """The rule's key with ids and numbers masked, so the fingerprint is stable across runs."""
-    return mask(render_template(hit.rule.key, hit.values))[:200] if hit.rule.key else ""
+    return masked_key(render_template(hit.rule.key, hit.values)) if hit.rule.key else ""
+
+
+def masked_key(text: str) -> str:
+    """A finding's key for its fingerprint: ids and numbers masked, bounded in length."""
+    return mask(text)[:200]
 
 
 def fingerprint(hit: Hit) -> str:
@@ -139,7 +144,8 @@ def _symptom_text(text: str, symptoms: list[Event]) -> str:
     return f"{text} ({timeouts} client timeout{'s' if timeouts != 1 else ''} seen in these logs)"
 
 
-SCOPE_RANK = {"service": 0, "revision": 1, "instance": 2, "run": 3, "connection": 4}
+# Widest first: a service-level cause explains a revision's, which explains a connection's.
+SCOPE_RANK = {scope: rank for rank, scope in enumerate(reversed(SCOPES))}
 
 
 def impact(f: Finding) -> tuple:

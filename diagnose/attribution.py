@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .assemble import FindingCollector, rule_texts
+from .assemble import SCOPE_RANK, FindingCollector, masked_key, rule_texts
 from .classify import render_template
 from .model import Event, Finding
 from .report import ConnectionOutcome
@@ -24,7 +24,6 @@ MAX_TRIGGER_EXAMPLES = 4  # the first line of each of the most frequent trigger 
 MAX_RELATED = 3  # and of the related (evidence-kind) lines
 MAX_BREAKDOWN = 8
 MAX_SYMPTOMS_SHOWN = 50
-SCOPE_RANK = {"service": 0, "revision": 1, "instance": 2, "run": 3, "connection": 4}
 
 
 @dataclass(slots=True)
@@ -157,7 +156,7 @@ def _finding(hit: ScopeHit) -> Finding:
         first_seen=hit.first_seen,
         last_seen=hit.last_seen,
         evidence=evidence,
-        key=_masked(key),
+        key=masked_key(key),
         attrs={k: values[k] for k in ("count", "span", "rate", "scope_key") if k in values},
         scope=rule.scope,
         scope_key=hit.scope_key,
@@ -239,9 +238,3 @@ def _rate(count: int, delta: timedelta) -> str:
     if minutes <= 0 or count < 2:
         return f"{count} at once"
     return f"{count / minutes:.1f}/min"
-
-
-def _masked(key: str) -> str:
-    from .masking import mask
-
-    return mask(key)[:200]

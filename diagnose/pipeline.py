@@ -119,6 +119,11 @@ def analyze_records(
         symptom_classes or {"client_timeout_unexplained"},
     )
     findings.sort(key=impact)
+    # events a wider-scope rule looked at (a container exit, a startup error) or noise were
+    # never meant for a connection: "matched no connection" lists only the others
+    used = scopes.used_kinds
+    unmatched = {k: n for k, n in corr_stats.uncorrelated_kinds.items()
+                 if k not in used and not k.startswith("noise.")}
     outcomes.sort(key=lambda o: (o.first_seen or clock.horizon(), o.connection))
     provenance = Provenance(
         command=options.command,
@@ -135,18 +140,12 @@ def analyze_records(
         outcomes=outcomes,
         stats=stats,
         provenance=provenance,
-        uncorrelated_events=corr_stats.uncorrelated,
+        uncorrelated_events=sum(unmatched.values()),
         known_types=sorted(set(known) | collector.seen_routed),
         classes=classes,
     )
     report.sections["unexplained_errors"] = errors
     report.sections["event_counts"] = dict(sorted(clock.counts.items()))
-    # events a wider-scope rule looked at (a container exit, a startup error) or noise were
-    # never meant for a connection: "matched no connection" lists only the others
-    used = scopes.used_kinds
-    unmatched = {k: n for k, n in corr_stats.uncorrelated_kinds.items()
-                 if k not in used and not k.startswith("noise.")}
-    report.uncorrelated_events = sum(unmatched.values())
     report.sections["uncorrelated_kinds"] = dict(sorted(unmatched.items()))
     if options.keep_timeline is not None:
         report.sections["timelines"] = timelines
