@@ -22,7 +22,7 @@ from .parse import parse_records, resolve_sticky_ids
 from .patterns import TemplateMiner
 from .report import Provenance, Report
 from .rulepack.model import RuleSet
-from .scopes import ScopeEvaluator
+from .scopes import MAX_SYMPTOMS_KEPT, ScopeEvaluator
 from .sources import Prefilter, read_records
 from .unexplained import ErrorTally
 
@@ -119,6 +119,10 @@ def analyze_records(
         symptom_classes or {"client_timeout_unexplained"},
     )
     findings.sort(key=impact)
+    if scopes.symptoms_dropped:
+        stats.warnings.append(
+            f"{scopes.symptoms_dropped:,} symptom lines past the first {MAX_SYMPTOMS_KEPT:,} were "
+            "not checked against wider causes (their counts in findings are lower bounds)")
     # events a wider-scope rule looked at (a container exit, a startup error) or noise were
     # never meant for a connection: "matched no connection" lists only the others
     used = scopes.used_kinds

@@ -36,7 +36,6 @@ class ScopeHit:
     count: int
     first_seen: datetime
     last_seen: datetime
-    fired_at: datetime  # when the condition first held (the N-th trigger within the window)
     triggers: list[Event]  # capped; the first ones
     related: list[Event] = field(default_factory=list)  # evidence kinds seen in the group
     surface: bool = False  # every trigger is a symptom kind: it yields to a deeper cause
@@ -164,7 +163,6 @@ class ScopeEvaluator:
                 count=group.count,
                 first_seen=group.first,
                 last_seen=group.last,
-                fired_at=group.fired_at,
                 triggers=group.triggers,
                 related=related,
                 surface=set(rule.when.trigger) <= self.symptom_kinds,
