@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -113,11 +114,15 @@ def test_bare_commands_print_help_once(run_cli):
         assert result.out.count("Usage:") == 1, result.out
 
 
-def test_shell_completion_as_typer_users_expect(run_cli, monkeypatch):
+def test_shell_completion_as_typer_users_expect(run_cli):
     assert "--install-completion" in run_cli("--help").out
-    monkeypatch.setenv("SHELL", "/bin/bash")
-    result = run_cli("--show-completion", "bash")
-    assert result.code == ExitCode.OK and "_diagnose_completion" in result.out
+    # typer finds the shell among the process's ancestors (shellingham), not from an argument:
+    # run it from bash, as a user would (`; true` keeps bash from exec-ing into python), so the
+    # test does not depend on what started pytest
+    shown = subprocess.run(["bash", "-c", f"{shlex.quote(sys.executable)} -m diagnose "
+                            "--show-completion bash; true"], capture_output=True, text=True,
+                           cwd=REPO, timeout=60)
+    assert "_diagnose_completion" in shown.stdout, shown.stderr
     env = {**os.environ, "_DIAGNOSE_COMPLETE": "complete_bash", "COMP_WORDS": "diagnose ana",
            "COMP_CWORD": "1"}
     proc = subprocess.run([sys.executable, "-m", "diagnose"], env=env, capture_output=True,
@@ -296,6 +301,7 @@ def test_signal_mid_run_leaves_no_spill_file(tmp_path, big_log, signum, code, me
 def test_full_disk_while_spilling_is_one_line_and_no_file_left(run_cli, tmp_path, monkeypatch):
     """A real ENOSPC: the spill file's descriptor is /dev/full."""
     import diagnose.ordering as ordering
+    import diagnose.spill as spill
 
     made: list[Path] = []
 
@@ -306,7 +312,7 @@ def test_full_disk_while_spilling_is_one_line_and_no_file_left(run_cli, tmp_path
         return os.open("/dev/full", os.O_WRONLY), str(path)
 
     monkeypatch.setattr(ordering, "RUN_SIZE", 5)
-    monkeypatch.setattr(ordering.tempfile, "mkstemp", mkstemp_on_full_disk)
+    monkeypatch.setattr(spill.tempfile, "mkstemp", mkstemp_on_full_disk)
     result = run_cli("analyze", SCENARIO)
     assert result.code == ExitCode.NO_INPUT
     assert result.err.startswith("diagnose: error: cannot write sorted events to the temporary "
