@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from .hashset import CountingHashSet
 from .model import Connection, Event
 from .rulepack.model import Placement
 
@@ -58,7 +59,7 @@ class Correlator:
         self.last_unnamed: dict[str | None, int] = {}  # per instance: the newest id-less timeline
         # per instance: timelines with a live run, and when that run started
         self.running: dict[str | None, dict[int, datetime]] = {}
-        self.key_uses: dict[str, int] = {}
+        self.key_uses = CountingHashSet()  # names given so far: 8 bytes each, not ~120
         self._next = 0
         self._last_sweep = None
 
@@ -180,8 +181,7 @@ class Correlator:
         """Name the timeline by the id a user knows best (the client/user id the ack names,
         else its connection id…); a reused id gets #2, #3 in time order."""
         base = _display_key(conn)
-        uses = self.key_uses.get(base, 0) + 1
-        self.key_uses[base] = uses
+        uses = self.key_uses.add(base)
         conn.key = base if uses == 1 else f"{base}#{uses}"
         return conn
 
