@@ -14,7 +14,15 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .assemble import SCOPE_RANK, FindingCollector, masked_key, rule_texts
+from .assemble import (
+    SCOPE_RANK,
+    UNIDENTIFIED,
+    FindingCollector,
+    HitEntry,
+    KeySample,
+    masked_key,
+    rule_texts,
+)
 from .classify import render_template
 from .model import Event, Finding
 from .report import ConnectionOutcome
@@ -43,78 +51,102 @@ class _Window:
         return self.start <= event.ts <= self.end
 
 
-def attribute(
-    hits: list[ScopeHit],
-    symptoms: list[Event],
-    collector: FindingCollector,
-    outcomes: list[ConnectionOutcome],
-    explained: set[str],
-    symptom_roles: set[str],
-) -> list[Finding]:
-    """The report's findings: scope findings added, symptoms and connections re-attributed.
+class Attribution:
+    """Wider causes take over what they explain, in one pass over the outcome rows.
 
-    `explained` holds the provenance of symptom events already explained by a connection's own
-    cause; `symptom_roles` the outcome classes that mean "failed, no cause seen".
+    Made from the scope hits once every event is read; then each connection's row and hit
+    entries go through `place` (in any order), and `finish` returns the report's findings.
     """
-    deep = [h for h in hits if not h.surface and h.rule.role == "cause"]
-    deep.sort(key=lambda h: (SCOPE_RANK.get(h.rule.scope, 9), -h.rule.priority, h.first_seen))
-    windows = [_window(_finding(h), h) for h in deep]
-    _fold_trigger_connections(windows, deep, collector, outcomes)
-    findings = collector.findings()
-    attributed: dict[int, list[Event]] = {i: [] for i in range(len(windows))}
-    for event in symptoms:
-        if event.provenance in explained:
-            continue
-        for i, w in enumerate(windows):
-            if w.contains(event):
-                attributed[i].append(event)
-                explained.add(event.provenance)
-                break
-    for i, w in enumerate(windows):
-        _add_symptoms(w.finding, attributed[i])
-    scoped = [w.finding for w in windows]
-    for hit in hits:
-        if hit in deep:
-            continue
-        if hit.rule.role != "cause" and any(w.contains(hit.triggers[0]) for w in windows):
-            continue  # a degraded dependency inside a startup failure is part of that story
-        if hit.surface:
-            rest = [e for e in hit.triggers if e.provenance not in explained]
-            need = hit.rule.when.at_least if hit.rule.when.type == "count" else 1
-            if len(rest) < need:
+
+    def __init__(self, hits: list[ScopeHit], collector: FindingCollector,
+                 symptom_roles: set[str]) -> None:
+        self.hits = hits
+        self.collector = collector
+        self.symptom_roles = symptom_roles  # outcome classes meaning "failed, no cause seen"
+        self.deep = [h for h in hits if not h.surface and h.rule.role == "cause"]
+        self.deep.sort(key=lambda h: (SCOPE_RANK.get(h.rule.scope, 9), -h.rule.priority,
+                                      h.first_seen))
+        self.windows = [_window(_finding(h), h) for h in self.deep]
+        self.samples = [KeySample() for _ in self.windows]
+        # a wider cause's own trigger lines: an id-less connection made of one is its story
+        self.owners: dict[str, int] = {}
+        for i, hit in enumerate(self.deep):
+            for event in hit.triggers:
+                self.owners.setdefault(event.provenance, i)
+
+    def place(self, row: ConnectionOutcome, entries: list[HitEntry]) -> None:
+        """Fold, re-label, and count `row`'s hits into their findings (rows are edited)."""
+        unidentified = row.connection.startswith(UNIDENTIFIED)
+        folded = None
+        kept = []
+        for entry in entries:
+            owner = self.owners.get(entry.trigger.provenance) if unidentified else None
+            if owner is None:
+                kept.append(entry)
+            elif folded is None:
+                folded = owner
+        if folded is not None:  # one rejected upgrade is one line of an auth storm
+            self._take(row, folded, [self.windows[folded].finding.fingerprint])
+        moved = folded is None and self._relabel(row)
+        for entry in kept:
+            self.collector.add(entry, listed=not moved)
+
+    def finish(self, symptoms: list[Event], explained: set[str]) -> list[Finding]:
+        """The findings, wider scopes first. `symptoms` are the symptom events seen; `explained`
+        the ones a connection's own cause already explains."""
+        for window, sample in zip(self.windows, self.samples, strict=True):
+            window.finding.connections = sample.keys()
+            window.finding.more_connections = sample.total - len(window.finding.connections)
+        attributed: dict[int, list[Event]] = {i: [] for i in range(len(self.windows))}
+        for event in symptoms:
+            if event.provenance in explained:
                 continue
-            dropped = len(hit.triggers) - len(rest)
-            hit.count -= dropped if not hit.rule.when.distinct else 0
-            hit.lines -= dropped
-            hit.triggers = rest
-            hit.first_seen, hit.last_seen = rest[0].ts, rest[-1].ts
-        scoped.append(_finding(hit))
-    _relabel_connections(windows, findings, outcomes, symptom_roles)
-    findings = [f for f in findings if f.connections or f.scope != "connection"]
-    return scoped + findings
+            for i, w in enumerate(self.windows):
+                if w.contains(event):
+                    attributed[i].append(event)
+                    explained.add(event.provenance)
+                    break
+        for i, w in enumerate(self.windows):
+            _add_symptoms(w.finding, attributed[i])
+        scoped = [w.finding for w in self.windows]
+        for hit in self.hits:
+            if hit in self.deep:
+                continue
+            if hit.rule.role != "cause" and any(w.contains(hit.triggers[0])
+                                                for w in self.windows):
+                continue  # a degraded dependency inside a startup failure is part of that story
+            if hit.surface:
+                rest = [e for e in hit.triggers if e.provenance not in explained]
+                need = hit.rule.when.at_least if hit.rule.when.type == "count" else 1
+                if len(rest) < need:
+                    continue
+                dropped = len(hit.triggers) - len(rest)
+                hit.count -= dropped if not hit.rule.when.distinct else 0
+                hit.lines -= dropped
+                hit.triggers = rest
+                hit.first_seen, hit.last_seen = rest[0].ts, rest[-1].ts
+            scoped.append(_finding(hit))
+        findings = [f for f in self.collector.findings()
+                    if f.connection_count or f.scope != "connection"]
+        return scoped + findings
 
+    def _relabel(self, row: ConnectionOutcome) -> bool:
+        """A connection that only timed out, inside a wider cause's window, failed of it."""
+        if row.outcome not in self.symptom_roles or row.first_seen is None:
+            return False
+        for i, w in enumerate(self.windows):
+            scope_value = row.instance if w.scope == "instance" else None
+            if w.key and scope_value and scope_value != w.key:
+                continue
+            if w.start <= row.first_seen <= w.end:
+                self._take(row, i, sorted({*row.findings, w.finding.fingerprint}))
+                return True
+        return False
 
-def _fold_trigger_connections(
-    windows: list[_Window], deep: list[ScopeHit], collector: FindingCollector,
-    outcomes: list[ConnectionOutcome],
-) -> None:
-    """An id-less line that made a connection of its own and is also a wider cause's trigger
-    belongs to that cause: its outcome row takes the cause's class."""
-    owners: dict[str, _Window] = {}
-    for window, hit in zip(windows, deep, strict=True):
-        for event in hit.triggers:
-            owners.setdefault(event.provenance, window)
-    if not owners:
-        return
-    by_print = {w.finding.fingerprint: w for w in windows}
-    folded = collector.fold_unidentified({p: w.finding.fingerprint for p, w in owners.items()})
-    for row in outcomes:
-        owner = folded.get(row.connection)
-        if owner is not None:
-            window = by_print[owner]
-            row.outcome = window.finding.cls
-            row.findings = [owner]
-            window.finding.connections.append(row.connection)
+    def _take(self, row: ConnectionOutcome, window: int, findings: list[str]) -> None:
+        row.outcome = self.windows[window].finding.cls
+        row.findings = findings
+        self.samples[window].add(row.connection)
 
 
 def _window(finding: Finding, hit: ScopeHit) -> _Window:
@@ -188,36 +220,6 @@ def _symptom_label(event: Event) -> str:
     if path:
         label += f" {path}"
     return label
-
-
-def _relabel_connections(
-    windows: list[_Window],
-    findings: list[Finding],
-    outcomes: list[ConnectionOutcome],
-    symptom_roles: set[str],
-) -> None:
-    """A connection that only timed out, inside a wider cause's window, failed because of it."""
-    if not windows:
-        return
-    moved: dict[str, Finding] = {}
-    for row in outcomes:
-        if row.outcome not in symptom_roles or row.first_seen is None:
-            continue
-        for w in windows:
-            scope_value = row.instance if w.scope == "instance" else None
-            if w.key and scope_value and scope_value != w.key:
-                continue
-            if w.start <= row.first_seen <= w.end:
-                row.outcome = w.finding.cls
-                row.findings = sorted({*row.findings, w.finding.fingerprint})
-                w.finding.connections.append(row.connection)
-                moved[row.connection] = w.finding
-                break
-    for f in findings:
-        if f.role != "cause" and moved:
-            f.connections = [c for c in f.connections if c not in moved]
-    for w in windows:
-        w.finding.connections.sort()
 
 
 def _clip(text: str, limit: int) -> str:

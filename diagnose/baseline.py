@@ -136,20 +136,20 @@ def diff_against(report: Report, previous: dict) -> BaselineDiff:
     diff = BaselineDiff(
         previous_label=_label(previous),
         connections_then=_connection_total(previous),
-        connections_now=len(report.outcomes),
+        connections_now=report.connection_total,
     )
     for fp, f in now.items():
         old = then.get(fp)
         delta = FindingDelta(
-            fp, f.cls, f.role, f.title, len(old.get("connections", [])) if old else 0,
-            len(f.connections),
+            fp, f.cls, f.role, f.title, _finding_connections(old) if old else 0,
+            f.connection_count,
         )
         (diff.persisting if old else diff.new).append(delta)
     for fp, old in then.items():
         if fp not in now:
             diff.resolved.append(FindingDelta(
                 fp, str(old.get("class", "")), str(old.get("role", "")),
-                str(old.get("title", "")), len(old.get("connections", [])), 0,
+                str(old.get("title", "")), _finding_connections(old), 0,
             ))
     diff.rate_changes = [
         *_sharp("outcome", _counts(previous, "outcome_counts"), report.outcome_counts(),
@@ -192,10 +192,20 @@ def _counts(doc: dict, key: str) -> dict[str, int]:
 
 
 def _connection_total(doc: dict) -> int:
+    total = doc.get("connections_total")
+    if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+        return total  # reports that may list a sample of their rows say how many there were
     outcomes = doc.get("outcomes") or []
     if outcomes:
         return len(outcomes)
     return sum(_counts(doc, "outcome_counts").values())
+
+
+def _finding_connections(doc: dict) -> int:
+    count = doc.get("connection_count")
+    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+        return count
+    return len(doc.get("connections", []))
 
 
 def _label(doc: dict) -> str:

@@ -1,6 +1,7 @@
 """Inline SVG charts for the self-contained HTML report (no scripts, no external assets).
 
-The time buckets are computed with pandas from each connection's first_seen; the bucket size is
+The time buckets are computed with pandas from the connections' first_seen (counted per minute
+by the pipeline, so the chart covers every connection even when the table lists a sample); the bucket size is
 chosen from the report window so a 10-minute CI run and a 24-hour scheduled pull both come out
 as a readable number of bars.
 """
@@ -13,7 +14,7 @@ from datetime import datetime
 import pandas as pd
 
 from .render.escape import html_text
-from .report import CLASS_LABELS, OUTCOMES, ConnectionOutcome
+from .report import CLASS_LABELS, OUTCOMES
 
 MAX_BARS = 48
 # (pandas frequency, seconds, label format) from finest to coarsest.
@@ -40,22 +41,31 @@ def choose_bucket(start: datetime, end: datetime) -> tuple[str, str]:
     return BUCKETS[-1][0], BUCKETS[-1][2]
 
 
+def outcome_cells(report) -> list[tuple[datetime, str, int]]:
+    """(time, outcome, connections): the report's exact per-minute counts when it has them
+    (its rows may be a capped sample), else one cell per row."""
+    if report.outcomes_by_time is not None:
+        return [(when, outcome, n) for (when, outcome), n in report.outcomes_by_time.items()]
+    return [(o.first_seen, o.outcome, 1) for o in report.outcomes if o.first_seen is not None]
+
+
 def outcome_buckets(
-    outcomes: Iterable[ConnectionOutcome],
+    cells: Iterable[tuple[datetime, str, int]],
     window: tuple[datetime | None, datetime | None] = (None, None),
 ) -> tuple[pd.DataFrame, str]:
     """Connections per (time bucket × outcome), every bucket of the window present; + label fmt."""
-    rows = [(o.first_seen, o.outcome) for o in outcomes if o.first_seen is not None]
+    rows = list(cells)
     if not rows:
         return pd.DataFrame(), "%H:%M"
-    frame = pd.DataFrame(rows, columns=["ts", "outcome"])
+    frame = pd.DataFrame(rows, columns=["ts", "outcome", "n"])
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     start = _ts(window[0]) or frame["ts"].min()
     end = _ts(window[1]) or frame["ts"].max()
     start, end = min(start, frame["ts"].min()), max(end, frame["ts"].max())
     freq, fmt = choose_bucket(start.to_pydatetime(), end.to_pydatetime())
     frame["bucket"] = frame["ts"].dt.floor(freq)
-    table = pd.crosstab(frame["bucket"], frame["outcome"])
+    table = pd.crosstab(frame["bucket"], frame["outcome"], values=frame["n"], aggfunc="sum"
+                        ).fillna(0).astype(int)
     full = pd.date_range(start.floor(freq), end.floor(freq), freq=freq)
     columns = [c for c in OUTCOMES if c in table.columns]
     columns += sorted(c for c in table.columns if c not in OUTCOMES)
@@ -136,11 +146,11 @@ def _legend(columns: list[str]) -> list[str]:
 
 
 def outcomes_over_time_svg(
-    outcomes: Iterable[ConnectionOutcome],
+    cells: Iterable[tuple[datetime, str, int]],
     window: tuple[datetime | None, datetime | None] = (None, None),
 ) -> str:
     """The report's main chart: connections by outcome per time bucket of the window."""
-    table, fmt = outcome_buckets(outcomes, window)
+    table, fmt = outcome_buckets(cells, window)
     labels = [ts.strftime(fmt) for ts in table.index] if not table.empty else []
     return stacked_bars_svg(table, labels, "Connections by outcome over time (UTC, by first seen)")
 

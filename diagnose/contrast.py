@@ -15,13 +15,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from .model import Connection
 from .report import CAUSE_CLASSES, SYMPTOM_CLASSES, ConnectionOutcome
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 FAILING = frozenset((*CAUSE_CLASSES, *SYMPTOM_CLASSES))
 HEALTHY = "healthy"
@@ -107,6 +103,62 @@ class ContrastResult:
         return table
 
 
+MAX_VALUES = 100_000  # distinct attribute=value pairs counted; later new ones are not
+
+
+class ContrastTally:
+    """Counts attribute=value per cohort one connection at a time: exact at any size, and
+    bounded by the number of distinct values, not of connections."""
+
+    def __init__(self) -> None:
+        self.failing = 0
+        self.healthy = 0
+        self.other = 0
+        self.counts: dict[tuple[str, str], list[int]] = {}  # (attribute, value) -> [fail, ok]
+
+    def add(self, outcome: ConnectionOutcome, connection: Connection | None = None) -> None:
+        if outcome.outcome in FAILING:
+            self.failing += 1
+            column = 0
+        elif outcome.outcome == HEALTHY:
+            self.healthy += 1
+            column = 1
+        else:
+            self.other += 1
+            return
+        for pair in set(describe(outcome, connection)):
+            cell = self.counts.get(pair)
+            if cell is None:
+                if len(self.counts) >= MAX_VALUES:
+                    continue
+                cell = self.counts[pair] = [0, 0]
+            cell[column] += 1
+
+    def result(self, *, top: int = 8, min_count: int = 2, min_score: float = 1.0
+               ) -> ContrastResult:
+        """Rank the attribute values most over-represented among failing connections.
+
+        A value is listed when at least `min_count` failing connections have it, its share
+        among failures is higher than among healthy connections, and its z score reaches
+        `min_score` (about one standard error: below that the split is what chance gives).
+        """
+        result = ContrastResult(self.failing, self.healthy, self.other)
+        if not self.failing:
+            result.reason = "no failing connections to contrast"
+            return result
+        if not self.healthy:
+            result.reason = "no healthy connections to compare the failures with"
+            return result
+        rows = _rank(self.counts, self.failing, self.healthy, min_count=min_count)
+        result.rows = [r for r in rows if r.score >= min_score][:top]
+        if not result.rows:
+            result.reason = (
+                "no attribute value is clearly over-represented among failures "
+                f"(min_count={min_count}, min_score={min_score})"
+            )
+        return result
+
+
 def contrast(
     outcomes: list[ConnectionOutcome],
     connections: dict[str, Connection] | None = None,
@@ -115,73 +167,25 @@ def contrast(
     min_count: int = 2,
     min_score: float = 1.0,
 ) -> ContrastResult:
-    """Rank the attribute values most over-represented among failing connections.
-
-    A value is listed when at least `min_count` failing connections have it, its share among
-    failures is higher than among healthy connections, and its z score reaches `min_score`
-    (about one standard error: below that the split is what chance alone gives).
-    """
-    failing = [o for o in outcomes if o.outcome in FAILING]
-    healthy = [o for o in outcomes if o.outcome == HEALTHY]
-    result = ContrastResult(len(failing), len(healthy), len(outcomes) - len(failing) - len(healthy))
-    if not failing:
-        result.reason = "no failing connections to contrast"
-        return result
-    if not healthy:
-        result.reason = "no healthy connections to compare the failures with"
-        return result
-    import pandas as pd  # slow to import: only when there is something to compare
-
+    """The contrast of a list of outcome rows (see ContrastTally.result)."""
+    tally = ContrastTally()
     conns = connections or {}
-    frame = pd.DataFrame(  # one row per connection *row*: a key like a shared e2e user recurs
-        [
-            (group, row, attr, value)
-            for group, cohort in (("failing", failing), ("healthy", healthy))
-            for row, o in enumerate(cohort)
-            for attr, value in describe(o, conns.get(o.connection))
-        ],
-        columns=["group", "row", "attribute", "value"],
-    ).drop_duplicates()
-    rows = _rank(frame, len(failing), len(healthy), min_count=min_count)
-    result.rows = [r for r in rows if r.score >= min_score][:top]
-    if not result.rows:
-        result.reason = (
-            "no attribute value is clearly over-represented among failures "
-            f"(min_count={min_count}, min_score={min_score})"
-        )
-    return result
+    for o in outcomes:  # one count per connection *row*: a key like a shared e2e user recurs
+        tally.add(o, conns.get(o.connection))
+    return tally.result(top=top, min_count=min_count, min_score=min_score)
 
 
-def _rank(frame: pd.DataFrame, n_fail: int, n_ok: int, *, min_count: int) -> list[ContrastRow]:
-    counts = (
-        frame.groupby(["attribute", "value", "group"]).size().unstack("group", fill_value=0)
-    )
-    for group in ("failing", "healthy"):
-        if group not in counts.columns:
-            counts[group] = 0
-    counts = counts.reset_index()
-    counts["failing_share"] = counts["failing"] / n_fail
-    counts["healthy_share"] = counts["healthy"] / n_ok
-    counts["difference"] = counts["failing_share"] - counts["healthy_share"]
-    counts["lift"] = [
-        _lift(f, h) for f, h in zip(counts["failing_share"], counts["healthy_share"], strict=True)
-    ]
-    over = counts["failing"] * n_ok > counts["healthy"] * n_fail  # exact: no float ties
-    kept = counts[(counts["failing"] >= min_count) & over]
-    kept = kept.assign(score=[_z(f, h, n_fail, n_ok) for f, h in zip(
-        kept["failing"], kept["healthy"], strict=True)])
-    kept = kept.sort_values(
-        ["score", "difference", "failing", "attribute", "value"],
-        ascending=[False, False, False, True, True],
-        kind="mergesort",
-    )
-    return [
-        ContrastRow(
-            str(r.attribute), str(r.value), int(r.failing), float(r.failing_share),
-            int(r.healthy), float(r.healthy_share), float(r.lift), float(r.score),
-        )
-        for r in kept.itertuples(index=False)
-    ]
+def _rank(counts: dict[tuple[str, str], list[int]], n_fail: int, n_ok: int, *,
+          min_count: int) -> list[ContrastRow]:
+    rows = []
+    for (attribute, value), (failing, healthy) in counts.items():
+        if failing < min_count or failing * n_ok <= healthy * n_fail:  # exact: no float ties
+            continue
+        f_share, h_share = failing / n_fail, healthy / n_ok
+        rows.append(ContrastRow(attribute, value, failing, f_share, healthy, h_share,
+                                _lift(f_share, h_share), _z(failing, healthy, n_fail, n_ok)))
+    rows.sort(key=lambda r: (-r.score, -r.difference, -r.failing_count, r.attribute, r.value))
+    return rows
 
 
 def _z(failing: int, healthy: int, n_fail: int, n_ok: int) -> float:

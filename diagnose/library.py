@@ -53,11 +53,8 @@ def analyze(
 
 
 def add_sections(report: Report, ruleset: RuleSet, baseline: Sequence[Path] = ()):
-    """The sections every entry point adds after the pipeline: the contrast, then the diff
-    against a baseline (returned, or None)."""
-    from .contrast import contrast
-
-    report.sections["contrast"] = contrast(report.outcomes)
+    """The sections every entry point adds after the pipeline (which adds the contrast): the
+    diff against a baseline (returned, or None)."""
     if not baseline:
         return None
     diff = baseline_diff(report, ruleset, list(baseline))

@@ -141,6 +141,16 @@ class Finding:
     lines: int = 0  # trigger lines behind `count` (more when the rule counts distinct ids)
     # trigger lines by masked template, most frequent first: (template, count, first example)
     breakdown: list[tuple[str, int, str]] = field(default_factory=list)
+    more_connections: int = 0  # connections beyond the `connections` listed (a capped sample)
+
+    @property
+    def connection_count(self) -> int:
+        """How many connections it failed: the listed ids plus those past the list's cap."""
+        return len(self.connections) + self.more_connections
+
+    def unlisted(self, shown: int) -> int:
+        """Connections left to say "+N more" about after naming the first `shown` ids."""
+        return self.connection_count - min(shown, len(self.connections))
 
     @property
     def fingerprint(self) -> str:

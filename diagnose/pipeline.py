@@ -13,11 +13,13 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import BinaryIO
 
 from .assemble import FindingCollector, fingerprint, impact, outcome_row
-from .attribution import attribute
+from .attribution import Attribution
 from .classify import Vocabulary, classify_connection
+from .contrast import ContrastTally
 from .correlate import CorrelationStats, correlate
 from .model import Connection, Event, ParseStats, RawRecord
 from .ordering import time_ordered
+from .outcomes import OutcomeStore, OutcomeTable
 from .parse import parse_records, resolve_sticky_ids
 from .patterns import TemplateMiner
 from .report import Provenance, Report
@@ -96,33 +98,49 @@ def analyze_records(
     events = scopes.watch(clock.watch(resolve_sticky_ids(time_ordered(parsed), ruleset)))
     corr_stats = CorrelationStats()
     known = list(ruleset.known_message_types)
-    collector = FindingCollector(known, ruleset.type_fixes)
+    collector = FindingCollector({r.id: r for r in ruleset.finding_rules}, known,
+                                 ruleset.type_fixes)
     vocab = Vocabulary.of(ruleset)
-    explained: set[str] = set()  # symptom lines a connection's own cause already explains
-    outcomes = []
+    # symptom lines a connection's own cause already explains; only those a wider cause could
+    # also claim are remembered (the scope evaluator keeps a bounded number of them)
+    explained: set[str] = set()
+    store = OutcomeStore()
     timelines = []
-    for conn in correlate(events, _release_after(ruleset), corr_stats, ruleset.placements):
-        # A timeline is released only once every rule window on it has passed, so the
-        # latest event time seen so far is far enough for any absence to be judged.
-        verdict = classify_connection(conn, vocab, clock.horizon())
-        if options.keep_timeline is not None and options.keep_timeline(conn):
-            timelines.append(verdict)
-        collector.add(verdict)
-        if verdict.causes:
-            explained.update(e.provenance for e in verdict.symptom_events)
-        prints = [fingerprint(h) for h in (verdict.causes or verdict.symptoms)]
-        outcomes.append(outcome_row(verdict, prints))
-    classes = ruleset.classes
-    symptom_classes = {c.id for c in classes.values() if c.role == "symptom"}
-    findings = attribute(
-        scopes.finish(), scopes.symptoms, collector, outcomes, explained,
-        symptom_classes or {"client_timeout_unexplained"},
-    )
+    try:
+        for conn in correlate(events, _release_after(ruleset), corr_stats, ruleset.placements):
+            # A timeline is released only once every rule window on it has passed, so the
+            # latest event time seen so far is far enough for any absence to be judged.
+            verdict = classify_connection(conn, vocab, clock.horizon())
+            if options.keep_timeline is not None and options.keep_timeline(conn):
+                timelines.append(verdict)
+            if verdict.causes:
+                explained.update(e.provenance for e in verdict.symptom_events
+                                 if scopes.keeps(e))
+            prints = [fingerprint(h) for h in (verdict.causes or verdict.symptoms)]
+            store.add(outcome_row(verdict, prints), collector.entries(verdict))
+        classes = ruleset.classes
+        symptom_classes = {c.id for c in classes.values() if c.role == "symptom"}
+        attribution = Attribution(scopes.finish(), collector,
+                                  symptom_classes or {"client_timeout_unexplained"})
+        table = OutcomeTable()
+        tally = ContrastTally()
+        for row, entries in store.drain():
+            attribution.place(row, entries)
+            table.add(row)
+            tally.add(row)
+    finally:
+        store.discard()
+    findings = attribution.finish(scopes.symptoms, explained)
     findings.sort(key=impact)
     if scopes.symptoms_dropped:
         stats.warnings.append(
             f"{scopes.symptoms_dropped:,} symptom lines past the first {MAX_SYMPTOMS_KEPT:,} were "
             "not checked against wider causes (their counts in findings are lower bounds)")
+    outcomes = table.rows()
+    if table.total > len(outcomes):
+        stats.warnings.append(
+            f"{table.total:,} connections: the outcome table lists the {len(outcomes):,} most "
+            "important (failures first, earliest first); counts and findings cover them all")
     # events a wider-scope rule looked at (a container exit, a startup error) or noise were
     # never meant for a connection: "matched no connection" lists only the others
     used = scopes.used_kinds
@@ -142,6 +160,8 @@ def analyze_records(
     report = Report(
         findings=findings,
         outcomes=outcomes,
+        outcome_tally=table.counts,
+        outcomes_by_time=table.by_time,
         stats=stats,
         provenance=provenance,
         uncorrelated_events=sum(unmatched.values()),
@@ -149,6 +169,7 @@ def analyze_records(
         classes=classes,
     )
     report.sections["unexplained_errors"] = errors
+    report.sections["contrast"] = tally.result()
     report.sections["event_counts"] = dict(sorted(clock.counts.items()))
     report.sections["uncorrelated_kinds"] = dict(sorted(unmatched.items()))
     if options.keep_timeline is not None:
@@ -167,9 +188,12 @@ def _latest(*times: datetime | None) -> datetime | None:
 
 
 def _release_after(ruleset: RuleSet) -> timedelta:
-    """Keep a connection open long enough for every rule's window to close on it."""
-    longest = max((r.when.window_seconds for r in ruleset.finding_rules), default=60.0)
-    return max(MIN_RELEASE, timedelta(seconds=2 * longest))
+    """Keep a connection open long enough for every connection rule's window to close on it.
+
+    Wider-scope rules (a crash loop counted over 10 minutes) are judged as events stream by,
+    not on timelines, so they do not hold connections: with them, memory was 4× larger."""
+    windows = [r.when.window_seconds for r in Vocabulary.of(ruleset).rules]
+    return max(MIN_RELEASE, timedelta(seconds=2 * max(windows, default=60.0)))
 
 
 class _Clock:

@@ -85,6 +85,21 @@ class Report:
     known_types: list[str] = field(default_factory=list)  # supported message types (rules + logs)
     sections: dict[str, object] = field(default_factory=dict)  # optional: contrast, patterns, baseline
     classes: dict[str, object] = field(default_factory=dict)  # OutcomeClass by id, from the packs
+    # exact connections per class, and per (minute, class) for the chart; None: count `outcomes`
+    # (a report built by hand). `outcomes` may then be a capped sample of the rows.
+    outcome_tally: dict[str, int] | None = None
+    outcomes_by_time: dict[tuple[datetime, str], int] | None = None
+
+    @property
+    def connection_total(self) -> int:
+        """Connections judged, including those past the outcome table's cap."""
+        if self.outcome_tally is None:
+            return len(self.outcomes)
+        return sum(self.outcome_tally.values())
+
+    @property
+    def outcomes_truncated(self) -> bool:
+        return self.connection_total > len(self.outcomes)
 
     def label(self, cls: str) -> str:
         """A class's human label, as its pack declares it."""
@@ -113,9 +128,14 @@ class Report:
         return [f for f in self.findings if f.role != "cause"]
 
     def outcome_counts(self) -> dict[str, int]:
+        """Connections per class (all of them, not only the rows listed), in OUTCOMES order."""
         counts = dict.fromkeys(OUTCOMES, 0)
-        for row in self.outcomes:
-            counts[row.outcome] = counts.get(row.outcome, 0) + 1
+        if self.outcome_tally is not None:
+            for outcome, n in sorted(self.outcome_tally.items()):
+                counts[outcome] = counts.get(outcome, 0) + n
+        else:
+            for row in self.outcomes:
+                counts[row.outcome] = counts.get(row.outcome, 0) + 1
         return {k: v for k, v in counts.items() if v}
 
     def exit_code(self, fail_on: set[str] | None = None) -> ExitCode:
@@ -124,7 +144,7 @@ class Report:
             self.stats.events == 0 and self.stats.ignored == 0
         ):
             return ExitCode.NO_INPUT
-        classes = {f.cls for f in self.findings} | {o.outcome for o in self.outcomes}
+        classes = {f.cls for f in self.findings} | set(self.outcome_counts())
         errors = self.sections.get("unexplained_errors")
         if errors is not None and getattr(errors, "total", 0):
             classes.add(UNEXPLAINED)
@@ -134,7 +154,7 @@ class Report:
 
     def verdict(self) -> str:
         """The one line an on-call engineer reads first."""
-        if not self.outcomes and not self.findings:
+        if not self.connection_total and not self.findings:
             errors = self.sections.get("unexplained_errors")
             if errors is not None and getattr(errors, "total", 0):
                 return (f"No rule explains these logs, but they hold {errors.total} ERROR/CRITICAL "
@@ -149,23 +169,23 @@ class Report:
                     return f"No root cause in these logs: {top.title}{tail}."
                 return (
                     f"No root cause in these logs: {top.title} — "
-                    f"{len(top.connections)} connection(s){tail}."
+                    f"{top.connection_count} connection(s){tail}."
                 )
-            open_runs = sum(1 for o in self.outcomes if o.outcome == "in_progress")
+            open_runs = self.outcome_counts().get("in_progress", 0)
             if open_runs:
                 return (
-                    f"No failure found yet: {open_runs} of {len(self.outcomes)} connection(s) "
+                    f"No failure found yet: {open_runs} of {self.connection_total} connection(s) "
                     "were still inside a rule window when the logs end (export a longer window "
                     "to judge them)."
                 )
-            return f"Healthy: {len(self.outcomes)} connection(s), no failures found."
+            return f"Healthy: {self.connection_total} connection(s), no failures found."
         top = self.causes[0]
         more = len(self.causes) - 1
         tail = f" (+{more} more root cause{'s' if more > 1 else ''})" if more else ""
         if top.scope != "connection":
             explained = sum(top.symptom_counts.values())
             what = f" — explains {explained} symptom(s)" if explained else ""
-            if top.connections:
-                what += f", {len(top.connections)} failed connection(s)"
+            if top.connection_count:
+                what += f", {top.connection_count} failed connection(s)"
             return f"ROOT CAUSE: {top.title}{what}{tail}."
-        return f"ROOT CAUSE: {top.title} — {len(top.connections)} connection(s){tail}."
+        return f"ROOT CAUSE: {top.title} — {top.connection_count} connection(s){tail}."

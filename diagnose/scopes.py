@@ -71,6 +71,7 @@ class ScopeEvaluator:
         self.evidence: dict[tuple[str, str], dict[str, Event]] = {}
         self.symptoms: list[Event] = []
         self.symptoms_dropped = 0
+        self._kept: set[str] = set()  # provenance of every symptom and trigger line kept
         self._trigger_kinds = {k for r in self.rules for k in r.when.trigger}
         # `unless` at a wider scope: times of those kinds per scope value (bounded), so a rule
         # can stand down when they are as many as its triggers (most clients got through)
@@ -87,6 +88,7 @@ class ScopeEvaluator:
         if event.kind in self.symptom_kinds:
             if len(self.symptoms) < MAX_SYMPTOMS_KEPT:
                 self.symptoms.append(event)
+                self._kept.add(event.provenance)
             else:
                 self.symptoms_dropped += 1
         if event.kind in self.evidence_kinds:
@@ -125,6 +127,7 @@ class ScopeEvaluator:
         group.last = event.ts
         if len(group.triggers) < MAX_TRIGGERS_KEPT:
             group.triggers.append(event)
+            self._kept.add(event.provenance)
         _tally(group.templates, event)
         distinct = rule.when.distinct
         if distinct:
@@ -184,6 +187,11 @@ class ScopeEvaluator:
             if group.first <= t <= group.last
         )
         return seen >= group.count
+
+    def keeps(self, event: Event) -> bool:
+        """Whether attribution will look at this line again (a kept symptom or trigger): only
+        those need remembering as already explained by their connection's own cause."""
+        return event.provenance in self._kept
 
     @property
     def used_kinds(self) -> set[str]:

@@ -27,7 +27,7 @@ def _annotation(f: Finding) -> str:
     where = f"; first evidence {f.evidence[0].provenance}" if f.evidence else ""
     message = (
         f"{clean(f.cause)} → {clean(f.critical_failure)} → {clean(f.symptom)} "
-        f"({len(f.connections)} connection(s), {display_ts(f.first_seen)} → "
+        f"({f.connection_count} connection(s), {display_ts(f.first_seen)} → "
         f"{display_ts(f.last_seen)}{clean(where)}). Fix: {clean(f.fix)}"
     )
     return f"::{level} title={gh_property(title)}::{gh_data(clip(message, MESSAGE_CHARS))}"

@@ -13,7 +13,7 @@ import hashlib
 from .. import charts
 from ..baseline import BaselineDiff
 from ..model import Finding
-from ..report import CAUSE_CLASSES, CLASS_LABELS, Report, by_importance
+from ..report import CLASS_LABELS, Report, by_importance
 from .escape import clip, display_ts, html_text
 from .sections import (
     client_timeouts,
@@ -64,7 +64,8 @@ def render_html(
     body = [
         _header(report),
         _section("Outcomes over time", charts.outcomes_over_time_svg(
-            report.outcomes, (report.provenance.window_start, report.provenance.window_end))),
+            charts.outcome_cells(report),
+            (report.provenance.window_start, report.provenance.window_end))),
     ]
     if history:
         trend = charts.history_svg(_runs(report, history))
@@ -210,8 +211,8 @@ def _finding(i: int, f: Finding, is_new: bool) -> str:
     badge = '<span class="badge new">new since last run</span>' if is_new else ""
     role = "cause" if f.role == "cause" else "symptom"
     ids = ", ".join(f"<code>{html_text(clip(c, 200))}</code>" for c in f.connections[:20])
-    if len(f.connections) > 20:
-        ids += f" (+{len(f.connections) - 20} more)"
+    if f.unlisted(20):
+        ids += f" (+{f.unlisted(20)} more)"
     evidence = "\n".join(
         html_text(f"{e.provenance}  {display_ts(e.ts)}  {e.kind}  {clip(e.text, 400)}")
         for e in f.evidence[:EVIDENCE_LINES]
@@ -220,7 +221,7 @@ def _finding(i: int, f: Finding, is_new: bool) -> str:
         ("Fingerprint", f"<code>{html_text(f.fingerprint)}</code>"),
         ("Class", html_text(CLASS_LABELS.get(f.cls, f.cls))),
         ("Severity / role", f"{html_text(f.severity)} / {html_text(f.role)}"),
-        ("Connections", f"{len(f.connections)}: {ids}"),
+        ("Connections", f"{f.connection_count}: {ids}"),
         ("Seen", f"{display_ts(f.first_seen)} → {display_ts(f.last_seen)}"),
         ("Client timeouts explained", str(client_timeouts(f))),
         ("Fix", html_text(f.fix)),
@@ -238,7 +239,7 @@ def _finding(i: int, f: Finding, is_new: bool) -> str:
 
 def _outcomes(report: Report) -> str:
     counts = report.outcome_counts()
-    total = len(report.outcomes) or 1
+    total = report.connection_total or 1
     summary = _table(["Outcome", "Connections", "Share"], [
         [html_text(CLASS_LABELS.get(k, k)), str(n), f"{100 * n / total:.0f}%"]
         for k, n in counts.items()
@@ -255,11 +256,14 @@ def _outcomes(report: Report) -> str:
     detail = _wide(_table(["Connection", "Outcome", "First seen", "Last seen", "Events", "Sent types",
                            "Lifecycle", "Client timeouts", "Instance"], rows, {4, 7},
                           classes={0: "id", 8: "clip"})) if rows else ""
-    if len(report.outcomes) > len(shown):
-        detail += (f'\n<p class="muted">Showing {len(shown)} of {len(report.outcomes)} '
-                   "connections (most important first); the JSON report has them all.</p>")
-    real = sum(1 for o in report.outcomes if o.outcome in CAUSE_CLASSES)
-    lead = f"<p>{real} of {len(report.outcomes)} connection(s) have a real root cause.</p>"
+    if report.connection_total > len(shown):
+        listed = len(report.outcomes)
+        where = ("the JSON report has them all" if listed == report.connection_total else
+                 f"the JSON report lists the {listed:,} most important")
+        detail += (f'\n<p class="muted">Showing {len(shown)} of {report.connection_total:,} '
+                   f"connections (most important first); {where}.</p>")
+    real = sum(n for k, n in counts.items() if report.is_cause_class(k))
+    lead = f"<p>{real} of {report.connection_total} connection(s) have a real root cause.</p>"
     return _section("Connection outcomes", f"{lead}\n{summary}\n{detail}", "outcomes")
 
 

@@ -26,6 +26,8 @@ def report_to_dict(report: Report) -> dict:
         "exit_code": int(report.exit_code()),
         "findings": [_finding(f) for f in report.findings],
         "outcome_counts": report.outcome_counts(),
+        "connections_total": report.connection_total,
+        "outcomes_truncated": report.outcomes_truncated,  # `outcomes` lists the most important
         "outcomes": [_outcome(o) for o in report.outcomes],
         "event_counts": report.sections.get("event_counts", {}),
         "uncorrelated_events": report.uncorrelated_events,
@@ -74,6 +76,7 @@ def _finding(f: Finding) -> dict:
         "severity": f.severity,
         "title": f.title,
         "connections": list(f.connections),
+        "connection_count": f.connection_count,  # `connections` names at most 1,000 of them
         "first_seen": _ts(f.first_seen),
         "last_seen": _ts(f.last_seen),
         "cause": f.cause,

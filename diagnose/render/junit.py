@@ -54,7 +54,7 @@ def _testcase(cls: str, label: str, findings: list[Finding]) -> list[str]:
             'time="0"')
     if not findings:
         return [head + "/>"]
-    n = sum(len(f.connections) for f in findings)
+    n = sum(f.connection_count for f in findings)
     message = (f"{clip(findings[0].title, 300)} ({n} connection(s)"
                + (f", {len(findings)} findings)" if len(findings) > 1 else ")"))
     body = "\n\n".join(_failure_text(f) for f in findings)
@@ -68,11 +68,11 @@ def _testcase(cls: str, label: str, findings: list[Finding]) -> list[str]:
 
 def _failure_text(f: Finding) -> str:
     ids = ", ".join(f.connections[:LIST_IDS])
-    more = f" (+{len(f.connections) - LIST_IDS} more)" if len(f.connections) > LIST_IDS else ""
+    more = f" (+{f.unlisted(LIST_IDS)} more)" if f.unlisted(LIST_IDS) else ""
     lines = [
         f"[{f.role}/{f.severity}] {clip(f.title, 300)}",
         f"fingerprint: {f.fingerprint}",
-        f"connections ({len(f.connections)}): {ids}{more}",
+        f"connections ({f.connection_count}): {ids}{more}",
         f"seen: {display_ts(f.first_seen)} → {display_ts(f.last_seen)}",
         f"cause: {f.cause}",
         f"critical failure: {f.critical_failure}",

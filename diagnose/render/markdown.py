@@ -166,7 +166,7 @@ def _extra_sections(tables: list) -> list[str]:
 def _header(report: Report) -> str:
     counts = report.outcome_counts()
     parts = [f"{n} {CLASS_LABELS.get(k, k).lower()}" for k, n in counts.items()]
-    line = f"{len(report.outcomes)} connection(s): " + " · ".join(parts) if parts else ""
+    line = f"{report.connection_total} connection(s): " + " · ".join(parts) if parts else ""
     return (f"# diagnose: agent run report\n\n**{md_text(clip(report.verdict(), 600))}**\n\n"
             + (f"{line}\n\n" if line else ""))
 
@@ -180,14 +180,14 @@ def _findings_head(report: Report) -> str:
 
 def _finding_row(i: int, f: Finding) -> str:
     cells = [str(i), CLASS_LABELS.get(f.cls, md_text(f.cls)), md_text(f.role),
-             md_text(clip(f.title, CELL_CHARS)), str(len(f.connections)),
+             md_text(clip(f.title, CELL_CHARS)), str(f.connection_count),
              display_ts(f.first_seen), display_ts(f.last_seen), md_text(clip(f.fix, CELL_CHARS))]
     return "| " + " | ".join(cells) + " |\n"
 
 
 def _detail(i: int, f: Finding) -> str:
     ids = ", ".join(md_code(c) for c in f.connections[:LIST_IDS])
-    more = f" (+{len(f.connections) - LIST_IDS} more)" if len(f.connections) > LIST_IDS else ""
+    more = f" (+{f.unlisted(LIST_IDS)} more)" if f.unlisted(LIST_IDS) else ""
     lines = [
         f"### {i}. {CLASS_LABELS.get(f.cls, md_text(f.cls))}: {md_text(clip(f.title, CELL_CHARS))}",
         "",
@@ -197,7 +197,7 @@ def _detail(i: int, f: Finding) -> str:
         "",
         f"- Fingerprint: {md_code(clip(f.fingerprint, CELL_CHARS))}",
         f"- Severity: {md_text(f.severity)}, role: {md_text(f.role)}",
-        f"- Connections ({len(f.connections)}): {ids}{more}",
+        f"- Connections ({f.connection_count}): {ids}{more}",
         f"- Seen: {display_ts(f.first_seen)} → {display_ts(f.last_seen)}",
         f"- Client timeouts explained by this cause: {client_timeouts(f)}",
         f"- Fix: {md_text(clip(f.fix, CELL_CHARS))}",
@@ -214,7 +214,7 @@ def _detail(i: int, f: Finding) -> str:
 
 def _outcomes_head(report: Report) -> str:
     counts = report.outcome_counts()
-    total = len(report.outcomes) or 1
+    total = report.connection_total or 1
     summary = "".join(
         f"| {CLASS_LABELS.get(k, md_text(k))} | {n} | {100 * n / total:.0f}% |\n"
         for k, n in counts.items()

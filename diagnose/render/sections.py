@@ -48,10 +48,10 @@ def surface_vs_real_table(report: Report) -> SectionTable | None:
         else:
             timeouts = client_timeouts(f)
             seen = f"{timeouts} recv() timeout(s)" if timeouts else "no client log"
-        rows.append([seen, str(len(f.connections)), f.title])
-    rows.extend(["client timeout", str(len(f.connections)), "unknown: no server evidence (logs missing?)"]
+        rows.append([seen, str(f.connection_count), f.title])
+    rows.extend(["client timeout", str(f.connection_count), "unknown: no server evidence (logs missing?)"]
                 for f in report.symptoms)
-    real = sum(1 for o in report.outcomes if report.is_cause_class(o.outcome))
+    real = sum(n for k, n in report.outcome_counts().items() if report.is_cause_class(k))
     lead = (f"{len(report.causes)} root-cause finding(s) and {len(report.symptoms)} unexplained "
             f"symptom(s); {real} connection(s) with a real cause.")
     return SectionTable("Surface vs real", lead, ["What the client saw", "Connections", "Real cause"],
@@ -74,9 +74,8 @@ def unknown_type_counts(report: Report) -> list[tuple[str, int]]:
         for t in set(o.message_types):
             if t in unknown or (known and t not in known):
                 counts[t] += 1
-    for f in about_type:
-        if f.key not in counts:
-            counts[f.key] = len(f.connections)
+    for f in about_type:  # the rows may be a sample (a capped table): the finding counts all
+        counts[f.key] = max(counts.get(f.key, 0), f.connection_count)
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 

@@ -76,7 +76,7 @@ def _finding_panel(number: int, f: Finding, report: Report) -> Panel:
             lines.append(f"… {more} more (--format json)\n", style="dim")
         body.add_row("Lines", lines)
     if f.connections or f.scope == "connection":
-        body.add_row("Connections", Text(clean(_list(f.connections))))
+        body.add_row("Connections", Text(clean(_list(f.connections, f.connection_count))))
     body.add_row("Seen", Text(f"{_ts(f.first_seen)} → {_ts(f.last_seen)}"))
     body.add_row("Cause", Text(clean(f.cause)))
     body.add_row("Broke", Text(clean(f.critical_failure)))
@@ -108,7 +108,7 @@ def _section_table(section: SectionTable) -> Table | Text:
 
 def _outcomes(report: Report) -> Group:
     counts = report.outcome_counts()
-    summary = Text(f"Connections ({len(report.outcomes)}): ", style="bold")
+    summary = Text(f"Connections ({report.connection_total}): ", style="bold")
     summary.append(", ".join(f"{clean(report.label(k))} {v}" for k, v in counts.items()))
     table = Table()
     table.add_column("Connection", no_wrap=True, overflow="ellipsis", max_width=26)
@@ -128,8 +128,11 @@ def _outcomes(report: Report) -> Group:
             Text(_lifecycle(row.lifecycle)),
             str(row.client_timeouts),
         )
-    if len(rows) > MAX_OUTCOME_ROWS:
-        table.caption = f"… {len(rows) - MAX_OUTCOME_ROWS} more (use --format json for all)"
+    if report.connection_total > min(len(rows), MAX_OUTCOME_ROWS):
+        more = report.connection_total - min(len(rows), MAX_OUTCOME_ROWS)
+        table.caption = (f"… {more} more (--format json lists all)" if not report.outcomes_truncated
+                         else f"… {more} more (--format json lists the {len(rows):,} most "
+                         "important; the counts above cover all)")
     return Group(summary, table)
 
 
@@ -158,7 +161,7 @@ def _provenance(report: Report, elapsed: float | None) -> Text:
     p = report.provenance
     text = Text(style="dim")
     text.append(f"command: {clean(p.command)}\n")
-    text.append(f"inputs: {clean(_list(p.inputs, 6))}\n")
+    text.append(f"inputs: {clean(_list(p.inputs, len(p.inputs), 6))}\n")
     text.append(f"window: {_ts(p.window_start)} → {_ts(p.window_end)} (naive times read as "
                 f"{clean(p.tz_default)})\n")
     text.append(f"rules: {clean(', '.join(p.rule_packs))}")
@@ -181,9 +184,10 @@ def _lifecycle(seen: list[str]) -> str:
     return " ".join(name.replace("agent_", "").replace("tool_", "tool:") for name in seen)
 
 
-def _list(items: list[str], limit: int = 8) -> str:
+def _list(items: list[str], total: int, limit: int = 8) -> str:
     shown = ", ".join(items[:limit])
-    return shown + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
+    more = total - min(limit, len(items))
+    return shown + (f" (+{more} more)" if more > 0 else "")
 
 
 def _ts(value: datetime | None) -> str:

@@ -1,0 +1,168 @@
+"""Issue #16: memory bounded however many connections, with exact counts and an honest sample.
+
+The caps are lowered here so a few hundred connections cross them: the outcome rows spill to disk
+past `IN_MEMORY`, the report lists `REPORT_ROWS` rows (failures first) and says so, a finding
+names `MAX_LISTED_CONNECTIONS` ids and counts them all. Every answer must equal the uncapped one.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import diagnose.assemble as assemble
+import diagnose.outcomes as outcomes
+from diagnose.exit_codes import ExitCode
+from diagnose.hashset import CountingHashSet
+from diagnose.outcomes import OutcomeStore
+from diagnose.report import ConnectionOutcome
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+ROUTES = "netra_backend.app.routes.websocket"
+ROUTER = "netra_backend.app.websocket_core.handlers"
+
+
+def _stamp(ms: int) -> str:
+    sec, frac = divmod(ms, 1000)
+    return f"2026-12-01 10:{sec // 60:02d}:{sec % 60:02d}.{frac:03d}"
+
+
+def many_connections(path: Path, n: int, fail_every: int) -> dict[str, int]:
+    """`n` connections a second apart; every `fail_every`-th sends an unknown type."""
+    lines = []
+    failing = 0
+    for k in range(n):
+        ms, user = k * 1000, f"user_{k:05d}"
+        if k % fail_every == 0:
+            failing += 1
+            mtype = ("execute_agent", "agent_execute")[(k // fail_every) % 2]
+            lines += [
+                f"{_stamp(ms)} | INFO     | {ROUTES}:_handle_websocket_messages:1014 - Routing "
+                f"message type '{mtype}' from {user}: {{'type': '{mtype}'}}",
+                f"{_stamp(ms + 1)} | INFO     | {ROUTER}:route_message:939 - MessageRouter "
+                f"detected unknown message type: {mtype}",
+                f"{_stamp(ms + 2)} | INFO     | {ROUTER}:_send_unknown_message_ack:1021 - Sending "
+                f"ack for unknown message type '{mtype}' from {user}",
+            ]
+        else:
+            lines += [
+                f"{_stamp(ms)} | INFO     | {ROUTES}:websocket_endpoint:745 - Registered "
+                f"connection with isolated manager: ws_{k:05d}",
+                f"{_stamp(ms + 500)} | INFO     | {ROUTES}:_handle_websocket_messages:1094 - "
+                f"Exiting message handling loop for connection: ws_{k:05d} | Duration: 0.5s | "
+                f"Messages processed: 1 | Errors: 0 | User: {user}",
+            ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {"routing_failure": failing, "healthy": n - failing}
+
+
+@pytest.fixture(scope="module")
+def crowd(tmp_path_factory) -> tuple[Path, dict[str, int]]:
+    path = tmp_path_factory.mktemp("crowd") / "crowd.log"
+    return path, many_connections(path, 300, fail_every=10)
+
+
+def _json(run_cli, *args) -> dict:
+    result = run_cli("analyze", *args, "--format", "json")
+    assert result.code == ExitCode.FINDINGS, result.err
+    return json.loads(result.out)
+
+
+def _caps(monkeypatch, *, in_memory: int, rows: int, listed: int) -> None:
+    monkeypatch.setattr(outcomes, "IN_MEMORY", in_memory)
+    monkeypatch.setattr(outcomes, "REPORT_ROWS", rows)
+    monkeypatch.setattr(assemble, "MAX_LISTED_CONNECTIONS", listed)
+
+
+def test_past_the_caps_counts_stay_exact_and_the_report_says_it_lists_a_sample(
+        run_cli, monkeypatch, crowd):
+    path, truth = crowd
+    full = _json(run_cli, path)
+    assert full["outcome_counts"] == truth
+    assert (full["connections_total"], full["outcomes_truncated"]) == (300, False)
+    assert len(full["outcomes"]) == 300
+
+    _caps(monkeypatch, in_memory=7, rows=40, listed=5)
+    capped = _json(run_cli, path)
+    assert capped["outcome_counts"] == truth
+    assert (capped["connections_total"], capped["outcomes_truncated"]) == (300, True)
+    assert len(capped["outcomes"]) == 40
+    # the most important rows: all 30 failures, then the 10 earliest healthy connections
+    assert [o["outcome"] for o in capped["outcomes"]].count("routing_failure") == 30
+    healthy = [o["connection"] for o in capped["outcomes"] if o["outcome"] == "healthy"]
+    assert healthy == [f"user_{k:05d}" for k in range(300) if k % 10][:10]
+    assert any("lists the 40 most important" in w for w in capped["stats"]["warnings"])
+    by_print = {f["fingerprint"]: f for f in full["findings"]}
+    for finding in capped["findings"]:
+        whole = by_print[finding["fingerprint"]]
+        assert finding["connection_count"] == whole["connection_count"] == 15
+        assert finding["connections"] == whole["connections"][:5]  # the first ids, sorted
+    assert capped["verdict"] == full["verdict"]
+    assert capped["contrast"] == full["contrast"]
+
+
+def test_terminal_and_markdown_count_every_connection_past_the_caps(run_cli, monkeypatch, crowd):
+    path, _ = crowd
+    _caps(monkeypatch, in_memory=7, rows=40, listed=5)
+    text = run_cli("analyze", path).out
+    assert "Connections (300): " in text
+    assert "user_00060, user_00080 (+10 more)" in text  # five ids listed of 15
+    markdown = run_cli("analyze", path, "--format", "markdown").out
+    assert "300 connection(s): " in markdown
+    assert "- Connections (15): " in markdown
+
+
+@pytest.mark.parametrize("sample", ["crash-loop-hour.json", "auth-rejection-hour.jsonl",
+                                    "staging-hour.jsonl.gz"])
+def test_spilled_outcome_rows_give_the_same_report(run_cli, monkeypatch, sample):
+    """Wider causes re-label rows and fold id-less connections in the pass over the spill: the
+    report must not change whether the rows waited in memory or on disk."""
+    whole = _json(run_cli, SAMPLES / sample)
+    monkeypatch.setattr(outcomes, "IN_MEMORY", 2)
+    spilled = _json(run_cli, SAMPLES / sample)
+    for doc in (whole, spilled):
+        doc["provenance"].pop("elapsed_seconds", None)
+    assert spilled == whole
+
+
+def test_outcome_spill_file_is_gone_after_the_rows_are_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    store = OutcomeStore(in_memory=3)
+    rows = [ConnectionOutcome(f"c{k}", "healthy", None, None, 1, [], [], 0) for k in range(2500)]
+    for row in rows:
+        store.add(row, [])
+    assert list(tmp_path.iterdir()), "past the in-memory rows nothing was spilled"
+    assert [row.connection for row, _ in store.drain()] == [r.connection for r in rows]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_counting_hash_set_counts_uses_through_growth():
+    seen = CountingHashSet(capacity=4)
+    assert [seen.add(f"user_{k}") for k in range(10_000)] == [1] * 10_000
+    assert len(seen) == 10_000
+    assert [seen.add("user_7"), seen.add("user_7"), seen.add(("id", 3))] == [2, 3, 1]
+
+
+def test_unknown_type_table_counts_connections_the_rows_leave_out(run_cli, monkeypatch, crowd):
+    path, _ = crowd
+    _caps(monkeypatch, in_memory=7, rows=4, listed=5)  # fewer rows than failing connections
+    text = run_cli("analyze", path).out
+    table = text[text.index("Top unknown message types"):text.index("Connections (300)")]
+    assert table.count(" 15 │") == 2, table
+
+
+def test_wider_scope_windows_do_not_hold_connections_open():
+    """A crash loop counted over 10 minutes is judged as events stream by; holding every
+    connection 20 minutes for it made memory 4× larger at a busy hour."""
+    from datetime import timedelta
+
+    from diagnose.pipeline import _release_after
+    from diagnose.rulepack import load_rule_packs
+
+    ruleset = load_rule_packs()
+    widest = max(r.when.window_seconds for r in ruleset.finding_rules)
+    assert widest == 600  # the pack does have 10-minute wider-scope rules
+    assert _release_after(ruleset) == timedelta(minutes=5)
