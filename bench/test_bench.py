@@ -327,3 +327,17 @@ def test_newest_first_array_holds_the_same_entries_reversed(tmp_path: Path):
     desc = json.loads(path.read_text())
     assert desc == asc[::-1]
     assert truth_of(path)["bytes"] == path.stat().st_size
+
+
+def test_many_connections_file_is_analysed_to_its_truth(tmp_path: Path):
+    out = tmp_path / "many.log"
+    subprocess.run([PY, str(BENCH / "many.py"), "--connections", "3000", "--fail-every", "7",
+                    "-o", str(out)], check=True, capture_output=True)
+    truth = truth_of(out)
+    assert truth["classes"] == {"routing_failure": 429, "healthy": 2571}
+    report = subprocess.run([PY, "-m", "diagnose", "analyze", str(out), "--format", "json"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert report.returncode == 1, report.stderr
+    doc = json.loads(report.stdout)
+    assert doc["outcome_counts"] == truth["classes"]
+    assert doc["connections_total"] == 3000
