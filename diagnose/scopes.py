@@ -51,6 +51,7 @@ class _Group:
     first: datetime | None = None
     last: datetime | None = None
     fired_at: datetime | None = None
+    firm: bool = False  # a trigger matched the rule's `firm` attrs: it never stands down
     triggers: list[Event] = field(default_factory=list)
     units: set[str] = field(default_factory=set)
     templates: dict[str, list] = field(default_factory=dict)  # masked line -> [n, first event]
@@ -129,6 +130,9 @@ class ScopeEvaluator:
             group.triggers.append(event)
             self._kept.add(event.provenance)
         _tally(group.templates, event)
+        if rule.when.firm and not group.firm:
+            group.firm = all(p.search(event.attrs.get(name, "")) is not None
+                             for name, p in rule.when.firm.items())
         distinct = rule.when.distinct
         if distinct:
             unit = event.ids.get(distinct) or event.provenance  # no id: every line is a unit
@@ -179,7 +183,7 @@ class ScopeEvaluator:
 
     def _outnumbered(self, rule: FindingRule, scope_key: str, group: _Group) -> bool:
         """The `unless` kinds were at least as many as the triggers over the triggers' span."""
-        if not rule.when.unless:
+        if not rule.when.unless or group.firm:
             return False
         seen = sum(
             1 for kind in rule.when.unless

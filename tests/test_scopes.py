@@ -119,3 +119,41 @@ def test_fail_on_takes_a_class_a_user_pack_declares(run_cli):
     refused = run_cli("analyze", OOM_HOUR, "--fail-on", "memory_exhausted")  # without the pack
     assert refused.code == ExitCode.USAGE
     assert "unknown class memory_exhausted" in refused.err
+
+
+def _auth_hour(failure: str) -> list:
+    """Forty clients log in over ten minutes; six more are refused with `failure`."""
+    from datetime import UTC, datetime, timedelta
+
+    from diagnose.model import RawRecord
+
+    start = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    fields = {"service": "netra-backend-staging", "instance_id": "00a1"}
+    records = []
+    for k in range(40):
+        at = start + timedelta(seconds=15 * k)
+        records.append(RawRecord("hour.jsonl", len(records) + 1, at, "INFO",
+                                 f"WebSocket authenticated for user: user_{k:03d} at {at}",
+                                 dict(fields)))
+    for k in range(6):
+        at = start + timedelta(seconds=90 * k + 7)
+        records.append(RawRecord("hour.jsonl", len(records) + 1, at, "ERROR", failure,
+                                 dict(fields)))
+    return records
+
+
+def test_auth_failures_among_more_logins_are_individual_clients_not_a_storm():
+    report = diagnose.analyze(_auth_hour("WebSocket connection rejected in staging: Invalid "
+                                         "JWT=REDACTED"))
+    assert [f.rule_id for f in report.findings if f.scope == "service"] == []
+
+
+def test_a_server_side_reason_is_a_storm_however_many_others_log_in():
+    """The backend saying its JWT secret differs from the auth service's fails every client that
+    holds such a token (issue #16's bench: the e2e runner refused while others got through)."""
+    report = diagnose.analyze(_auth_hour(
+        "JWT=REDACTED verification failed - likely JWT=REDACTED between services"))
+    storms = [f for f in report.findings if f.rule_id == "auth-rejection-storm"]
+    assert [(f.cls, f.scope_key, f.count) for f in storms] == [
+        ("auth_rejected", "netra-backend-staging", 6)]
+    assert report.verdict().startswith("ROOT CAUSE: Auth rejection storm")

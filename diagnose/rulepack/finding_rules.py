@@ -68,6 +68,7 @@ def _condition(doc: dict, log: IssueLog) -> Condition | None:
     if at_least < 1 or at_least > 1_000_000:
         log("/when/at_least", f"at_least must be between 1 and 1000000, got {at_least}")
     attrs = compile_table(doc.get("attrs", {}), "/when/attrs", log)
+    firm = compile_table(doc.get("firm", {}), "/when/firm", log)
     if window is None or "type" not in doc or "trigger" not in doc or log.count:
         return None
     return Condition(
@@ -81,6 +82,7 @@ def _condition(doc: dict, log: IssueLog) -> Condition | None:
         at_least=at_least,
         attrs=attrs,
         distinct=doc.get("distinct", ""),
+        firm=firm,
     )
 
 

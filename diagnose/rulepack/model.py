@@ -56,6 +56,9 @@ class Condition:
     at_least: int = 1  # count: this many triggers within the window, per scope value
     distinct: str = ""  # count distinct values of this id (e.g. "instance"), not lines
     attrs: dict[str, re.Pattern] = field(default_factory=dict)  # trigger attr conditions
+    # a trigger whose attrs match all of these keeps a count rule from standing down when its
+    # `unless` kinds outnumber it (a server-side reason is a cause whatever other clients did)
+    firm: dict[str, re.Pattern] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -79,6 +79,8 @@ WHEN = {
     "window": Spec("string"),
     "before_any": Spec("strings"),
     "unless": Spec("strings"),
+    # trigger attrs that hold the finding even when the `unless` kinds outnumber it
+    "firm": Spec("string-table"),
     "requires": Spec("strings"),
     "at_least": Spec("integer"),
     "distinct": Spec("string"),
