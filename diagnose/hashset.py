@@ -7,7 +7,9 @@ Here each member is its 64-bit hash in an open-addressing table (`array('Q')`, l
 doubled at three-quarters full), and a use count is stored only for the rare member seen more than once.
 
 Two different strings collide with probability about n²/2⁶⁵ (about 1 in 10⁷ at two million
-members): at worst one record counted as a duplicate or one extra `#2`, never a crash.
+members): at worst one record counted as a duplicate or one extra `#2`, never a crash. The first
+SMALL members live in a plain dict (exact, and 10× faster than probing in Python: most inputs
+never leave it); past that they move to the table.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from array import array
 
 _MASK = (1 << 64) - 1
 _EMPTY = 0
+SMALL = 100_000  # members kept exactly in a dict (about 15 MB) before the compact table
 
 
 class CountingHashSet:
     """`add(value)` returns how many times `value` has been added, this time included."""
 
-    def __init__(self, capacity: int = 1 << 12) -> None:
+    def __init__(self, capacity: int = 1 << 12, small: int | None = None) -> None:
+        self._small: dict[object, int] | None = {}
+        self._small_limit = SMALL if small is None else small
         size = 1
         while 3 * size < 4 * capacity:
             size <<= 1
@@ -31,10 +36,27 @@ class CountingHashSet:
         self._repeats: dict[int, int] = {}  # hash -> uses, only for members added twice or more
 
     def __len__(self) -> int:
-        return self._used
+        return self._used if self._small is None else len(self._small)
 
     def add(self, value: object) -> int:
-        h = hash(value) & _MASK or 1  # 0 marks an empty slot
+        small = self._small
+        if small is not None:
+            uses = small.get(value, 0) + 1
+            small[value] = uses
+            if len(small) > self._small_limit:
+                self._leave_small()
+            return uses
+        return self._add_hash(hash(value) & _MASK or 1)  # 0 marks an empty slot
+
+    def _leave_small(self) -> None:
+        small, self._small = self._small or {}, None
+        for value, uses in small.items():
+            h = hash(value) & _MASK or 1
+            self._add_hash(h)
+            if uses > 1:
+                self._repeats[h] = uses
+
+    def _add_hash(self, h: int) -> int:
         slots, mask = self._slots, self._mask
         i = h & mask
         while True:

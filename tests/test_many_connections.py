@@ -139,11 +139,14 @@ def test_outcome_spill_file_is_gone_after_the_rows_are_read(tmp_path, monkeypatc
     assert list(tmp_path.iterdir()) == []
 
 
-def test_counting_hash_set_counts_uses_through_growth():
-    seen = CountingHashSet(capacity=4)
-    assert [seen.add(f"user_{k}") for k in range(10_000)] == [1] * 10_000
+@pytest.mark.parametrize("small", [0, 50, 100_000])  # the dict, the table, and the move
+def test_counting_hash_set_counts_uses_through_growth(small):
+    seen = CountingHashSet(capacity=4, small=small)
+    assert [seen.add(f"user_{k}") for k in range(30)] == [1] * 30
+    assert [seen.add("user_7"), seen.add("user_7")] == [2, 3]
+    assert [seen.add(f"user_{k}") for k in range(10_000)][25:35] == [2] * 5 + [1] * 5
     assert len(seen) == 10_000
-    assert [seen.add("user_7"), seen.add("user_7"), seen.add(("id", 3))] == [2, 3, 1]
+    assert [seen.add("user_7"), seen.add(("id", 3)), seen.add(("id", 3))] == [5, 1, 2]
 
 
 def test_unknown_type_table_counts_connections_the_rows_leave_out(run_cli, monkeypatch, crowd):
