@@ -173,7 +173,7 @@ def test_worker_count_follows_the_cpus_unless_set(monkeypatch):
 
     from diagnose.sources.parallel import WORKERS_ENV, default_workers
 
-    expected = max(1, min(len(os.sched_getaffinity(0)) - 1, 16))  # one CPU runs the rules
+    expected = max(1, min(len(os.sched_getaffinity(0)), 16))  # one worker per CPU
     monkeypatch.delenv(WORKERS_ENV, raising=False)
     assert default_workers() == expected
     monkeypatch.setenv(WORKERS_ENV, "lots")  # not a number: the CPU count
@@ -198,3 +198,47 @@ def test_bounded_indent_lookup_answers_as_the_whole_line_lookup():
         text = "".join(rng.choice(alphabet) * rng.choice([1, 1, 2, 300]) for _ in range(12))
         pos = rng.randrange(len(text) + 1)
         assert _indent_before(SimpleNamespace(text=text, pos=pos)) == plain(text, pos), (text, pos)
+
+
+def test_orjson_decoding_reads_every_line_as_the_standard_library_does():
+    """orjson decodes the lines the prefilter picked; whatever it refuses goes to json, so the
+    records and every error message must be json's, line for line."""
+    import json
+    from datetime import UTC
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from diagnose.sources.jsonl import _decode_plain, decode_raw
+
+    def same(raw: bytes) -> None:
+        assert decode_raw(raw, "f", 1, UTC) == _decode_plain(raw, "f", 1, UTC), raw
+
+    entry = {"timestamp": "2026-12-01T10:00:00.123456Z", "severity": "ERROR",
+             "jsonPayload": {"message": "MessageRouter detected unknown message type: x"}}
+    tricky = [
+        json.dumps(entry).encode(),
+        json.dumps(entry, ensure_ascii=False).replace("x", "é\u2028😀").encode(),
+        b'{"textPayload": "a", "n": NaN}', b'{"textPayload": "\\ud800 lone"}',
+        b'{"textPayload": "big", "n": 123456789012345678901234567890}',
+        b'{"textPayload": "deep", "x": ' + b"[" * 3000 + b"]" * 3000 + b"}",
+        b'{"textPayload": "bad utf8 \xff"}', b'\xef\xbb\xbf{"textPayload": "bom"}',
+        b'{"textPayload": "dup", "textPayload": "second"}', b'{"a": 1e400}', b"[1, 2]",
+        b'{"textPayload": "trailing"} x', b'{"textPayload": 5}', b"{", b'"just a string"',
+    ]
+    for raw in tricky:
+        same(raw)
+
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=20)
+
+    @settings(max_examples=300, deadline=None)
+    @given(payload=st.dictionaries(st.text(max_size=12), json_values, max_size=6),
+           message=st.text(max_size=40))
+    def check(payload, message):
+        doc = {"timestamp": "2026-12-01T10:00:00Z", "jsonPayload": {**payload, "message": message}}
+        same(json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+
+    check()

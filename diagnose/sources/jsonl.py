@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterator
 from datetime import tzinfo
 
+import orjson
+
 from ..model import RawRecord
 from .context import SourceContext
 from .logentry import entry_to_record
@@ -182,6 +184,17 @@ def decode_raw(
     reason = _junk_reason(raw)
     if reason is not None:
         return reason
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:  # json accepts more (NaN, lone surrogates, huge ints) and
+        return _decode_plain(raw, source, line_no, default_tz, neighbours)  # says why it won't
+    return to_record(obj, source, line_no, default_tz, neighbours)
+
+
+def _decode_plain(
+    raw: bytes, source: str, line_no: int, default_tz: tzinfo, neighbours=None
+) -> Decoded:
+    """`decode_raw` with the standard library's decoder: the reference behaviour."""
     try:
         obj = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
