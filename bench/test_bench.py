@@ -341,3 +341,21 @@ def test_many_connections_file_is_analysed_to_its_truth(tmp_path: Path):
     doc = json.loads(report.stdout)
     assert doc["outcome_counts"] == truth["classes"]
     assert doc["connections_total"] == 3000
+
+
+def test_a_truncated_report_is_checked_by_its_listed_rows_and_its_class_counts(tmp_path: Path):
+    truth = {"classes": {"routing_failure": {"connections": ["u1", "u2"]},
+                         "healthy": {"connections": ["h1", "h2", "h3"]}}}
+    rows = [{"connection": c, "outcome": o} for c, o in
+            (("u1", "routing_failure"), ("u2", "routing_failure"), ("h1", "healthy"))]
+    report = {"outcomes": rows, "outcomes_truncated": True, "findings": [],
+              "outcome_counts": {"routing_failure": 2, "healthy": 3}}
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(report))
+    assert compare(truth, path)["pass"]
+    report["outcome_counts"]["healthy"] = 2  # one healthy connection went elsewhere, unlisted
+    path.write_text(json.dumps(report))
+    assert compare(truth, path)["classes"]["healthy"]["missing"] == ["h2", "h3"]
+    report.update(outcomes_truncated=False, outcome_counts={"routing_failure": 2, "healthy": 3})
+    path.write_text(json.dumps(report))  # not truncated: every connection must be listed
+    assert compare(truth, path)["mismatches"] == 2
