@@ -102,7 +102,7 @@ class OutcomeTable:
         return sum(self.counts.values())
 
     def rows(self) -> list[ConnectionOutcome]:
-        """The rows kept, in time order (as the report lists them)."""
+        """The rows kept (in no particular order: the report sorts them by time)."""
         return [row for _, _, row in self._kept]
 
     def _coarsen(self) -> None:
