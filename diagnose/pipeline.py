@@ -17,7 +17,7 @@ from .attribution import Attribution
 from .classify import Vocabulary, classify_connection
 from .contrast import ContrastTally
 from .correlate import CorrelationStats, correlate
-from .model import Connection, Event, ParseStats, RawRecord
+from .model import Connection, Event, Finding, ParseStats, RawRecord
 from .ordering import time_ordered
 from .outcomes import OutcomeStore, OutcomeTable
 from .parse import parse_records, resolve_sticky_ids
@@ -118,20 +118,9 @@ def analyze_records(
                                  if scopes.keeps(e))
             prints = [fingerprint(h) for h in (verdict.causes or verdict.symptoms)]
             store.add(outcome_row(verdict, prints), collector.entries(verdict))
-        classes = ruleset.classes
-        symptom_classes = {c.id for c in classes.values() if c.role == "symptom"}
-        attribution = Attribution(scopes.finish(), collector,
-                                  symptom_classes or {"client_timeout_unexplained"})
-        table = OutcomeTable()
-        tally = ContrastTally()
-        for row, entries in store.drain():
-            attribution.place(row, entries)
-            table.add(row)
-            tally.add(row)
+        findings, table, tally = _judge(store, scopes, collector, explained, ruleset)
     finally:
         store.discard()
-    findings = attribution.finish(scopes.symptoms, explained)
-    findings.sort(key=impact)
     if scopes.symptoms_dropped:
         stats.warnings.append(
             f"{scopes.symptoms_dropped:,} symptom lines past the first {MAX_SYMPTOMS_KEPT:,} were "
@@ -166,7 +155,7 @@ def analyze_records(
         provenance=provenance,
         uncorrelated_events=sum(unmatched.values()),
         known_types=sorted(set(known) | collector.seen_routed),
-        classes=classes,
+        classes=ruleset.classes,
     )
     report.sections["unexplained_errors"] = errors
     report.sections["contrast"] = tally.result()
@@ -177,6 +166,26 @@ def analyze_records(
     if miner is not None:
         report.sections["patterns"] = miner.result(options.patterns_top)
     return report
+
+
+def _judge(
+    store: OutcomeStore, scopes: ScopeEvaluator, collector: FindingCollector,
+    explained: set[str], ruleset: RuleSet,
+) -> tuple[list[Finding], OutcomeTable, ContrastTally]:
+    """Once every connection is judged: wider causes take over what they explain, in one pass
+    over the stored rows, which also fills the outcome table and the contrast."""
+    symptom_classes = {c.id for c in ruleset.classes.values() if c.role == "symptom"}
+    attribution = Attribution(scopes.finish(), collector,
+                              symptom_classes or {"client_timeout_unexplained"})
+    table = OutcomeTable()
+    tally = ContrastTally()
+    for row, entries in store.drain():
+        attribution.place(row, entries)
+        table.add(row)
+        tally.add(row)
+    findings = attribution.finish(scopes.symptoms, explained)
+    findings.sort(key=impact)
+    return findings, table, tally
 
 
 def _earliest(*times: datetime | None) -> datetime | None:
