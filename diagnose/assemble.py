@@ -91,11 +91,11 @@ class FindingCollector:
         symptoms = sorted(group.symptoms, key=Event.sort_key)
         texts = rule_texts(rule, values)
         texts["symptom"] = _symptom_text(texts["symptom"], group.timeouts)
-        listed = group.connections.keys()
+        listed, more = group.connections.listed()
         return Finding(
             **texts,
             connections=listed,
-            more_connections=group.connections.total - len(listed),
+            more_connections=more,
             first_seen=group.first_seen,
             last_seen=group.last_seen,
             evidence=_evidence(first),
@@ -122,8 +122,10 @@ class KeySample:
         if len(self._keys) >= 2 * self.limit:
             self._keys = sorted(self._keys)[: self.limit]
 
-    def keys(self) -> list[str]:
-        return sorted(self._keys)[: self.limit]
+    def listed(self) -> tuple[list[str], int]:
+        """The ids to name, and how many more there were."""
+        keys = sorted(self._keys)[: self.limit]
+        return keys, self.total - len(keys)
 
 
 class _Group:

@@ -95,8 +95,7 @@ class Attribution:
         """The findings, wider scopes first. `symptoms` are the symptom events seen; `explained`
         the ones a connection's own cause already explains."""
         for window, sample in zip(self.windows, self.samples, strict=True):
-            window.finding.connections = sample.keys()
-            window.finding.more_connections = sample.total - len(window.finding.connections)
+            window.finding.connections, window.finding.more_connections = sample.listed()
         attributed: dict[int, list[Event]] = {i: [] for i in range(len(self.windows))}
         for event in symptoms:
             if event.provenance in explained:

@@ -192,8 +192,8 @@ def _counts(doc: dict, key: str) -> dict[str, int]:
 
 
 def _connection_total(doc: dict) -> int:
-    total = doc.get("connections_total")
-    if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+    total = _whole(doc.get("connections_total"))
+    if total is not None:
         return total  # reports that may list a sample of their rows say how many there were
     outcomes = doc.get("outcomes") or []
     if outcomes:
@@ -202,10 +202,13 @@ def _connection_total(doc: dict) -> int:
 
 
 def _finding_connections(doc: dict) -> int:
-    count = doc.get("connection_count")
-    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
-        return count
-    return len(doc.get("connections", []))
+    count = _whole(doc.get("connection_count"))
+    return count if count is not None else len(doc.get("connections", []))
+
+
+def _whole(value: object) -> int | None:
+    """A count a JSON report gives (a non-negative integer), or None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _label(doc: dict) -> str:

@@ -8,6 +8,7 @@ own, and it says that the server logs show no cause.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -97,13 +98,13 @@ def classify_connection(
 
 def trigger_matches(rule: FindingRule, event: Event) -> bool:
     """The event is one of the rule's triggers and its attrs satisfy `[when.attrs]`."""
-    when = rule.when
-    if event.kind not in when.trigger:
-        return False
-    for name, pattern in when.attrs.items():  # a missing attr is matched as ""
-        if pattern.search(event.attrs.get(name, "")) is None:
-            return False
-    return True
+    return event.kind in rule.when.trigger and attrs_match(rule.when.attrs, event)
+
+
+def attrs_match(patterns: dict[str, re.Pattern], event: Event) -> bool:
+    """Every named attr of `event` matches its pattern (a missing attr is matched as "")."""
+    return all(pattern.search(event.attrs.get(name, "")) is not None
+               for name, pattern in patterns.items())
 
 
 def _evaluate(

@@ -10,12 +10,11 @@ important first (failures before healthy connections, earliest first), with a fl
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterator
 from datetime import datetime
 
 from .assemble import HitEntry
-from .report import OUTCOMES, ConnectionOutcome
+from .report import ConnectionOutcome, by_importance
 from .spill import SpillFile
 
 IN_MEMORY = 20_000  # rows (with their hits) held before the rest spill to disk
@@ -76,9 +75,7 @@ class OutcomeTable:
         self.counts: dict[str, int] = {}
         self.by_time: dict[tuple[datetime, str], int] = {}
         self.resolution = "min"
-        self._kept: list[tuple[tuple, int, ConnectionOutcome]] = []  # heap: least important first
-        self._seq = 0
-        self._rank = {k: i for i, k in enumerate(OUTCOMES)}
+        self._kept: list[ConnectionOutcome] = []  # trimmed to the most important now and then
 
     def add(self, row: ConnectionOutcome) -> None:
         self.counts[row.outcome] = self.counts.get(row.outcome, 0) + 1
@@ -87,23 +84,17 @@ class OutcomeTable:
             self.by_time[cell] = self.by_time.get(cell, 0) + 1
             if len(self.by_time) > MAX_TIME_CELLS:
                 self._coarsen()
-        # importance as by_importance: worst class first, then earliest, then the id
-        when = row.first_seen.timestamp() if row.first_seen else 0.0
-        key = (-self._rank.get(row.outcome, len(self._rank)), -when, _Reversed(row.connection))
-        self._seq += 1
-        item = (key, self._seq, row)
-        if len(self._kept) < self.limit:
-            heapq.heappush(self._kept, item)
-        elif item > self._kept[0]:
-            heapq.heapreplace(self._kept, item)
+        self._kept.append(row)
+        if len(self._kept) >= 2 * self.limit:
+            self._kept = by_importance(self._kept)[: self.limit]
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
 
     def rows(self) -> list[ConnectionOutcome]:
-        """The rows kept (in no particular order: the report sorts them by time)."""
-        return [row for _, _, row in self._kept]
+        """The most important rows, as `by_importance` orders them (the report sorts by time)."""
+        return by_importance(self._kept)[: self.limit]
 
     def _coarsen(self) -> None:
         self.resolution = "h" if self.resolution == "min" else "D"
@@ -112,18 +103,6 @@ class OutcomeTable:
             cell = (_floor(when, self.resolution), outcome)
             cells[cell] = cells.get(cell, 0) + n
         self.by_time = cells
-
-
-class _Reversed(str):
-    """Orders strings backwards, so the heap keeps the lexically first ids among equals."""
-
-    __slots__ = ()
-
-    def __lt__(self, other: str) -> bool:
-        return str.__gt__(self, other)
-
-    def __gt__(self, other: str) -> bool:
-        return str.__lt__(self, other)
 
 
 def _floor(when: datetime, resolution: str) -> datetime:

@@ -107,7 +107,7 @@ def analyze_records(
     store = OutcomeStore()
     timelines = []
     try:
-        for conn in correlate(events, _release_after(ruleset), corr_stats, ruleset.placements):
+        for conn in correlate(events, _release_after(vocab), corr_stats, ruleset.placements):
             # A timeline is released only once every rule window on it has passed, so the
             # latest event time seen so far is far enough for any absence to be judged.
             verdict = classify_connection(conn, vocab, clock.horizon())
@@ -196,12 +196,12 @@ def _latest(*times: datetime | None) -> datetime | None:
     return max((t for t in times if t is not None), default=None)
 
 
-def _release_after(ruleset: RuleSet) -> timedelta:
+def _release_after(vocab: Vocabulary) -> timedelta:
     """Keep a connection open long enough for every connection rule's window to close on it.
 
     Wider-scope rules (a crash loop counted over 10 minutes) are judged as events stream by,
     not on timelines, so they do not hold connections: with them, memory was 4× larger."""
-    windows = [r.when.window_seconds for r in Vocabulary.of(ruleset).rules]
+    windows = [r.when.window_seconds for r in vocab.rules]
     return max(MIN_RELEASE, timedelta(seconds=2 * max(windows, default=60.0)))
 
 

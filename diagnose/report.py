@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -51,12 +52,18 @@ class ConnectionOutcome:
     findings: list[str] = field(default_factory=list)  # fingerprints
 
 
+_RANK = {k: i for i, k in enumerate(OUTCOMES)}
+
+
+def importance(row: ConnectionOutcome) -> tuple:
+    """Sort key of an outcome row: worst class first (OUTCOMES order), then by time, then id."""
+    return (_RANK.get(row.outcome, len(_RANK)),
+            row.first_seen.timestamp() if row.first_seen else 0.0, row.connection)
+
+
 def by_importance(rows: list[ConnectionOutcome]) -> list[ConnectionOutcome]:
     """Outcome rows worst class first (CAUSE_CLASSES order), then by time: what to read first."""
-    rank = {k: i for i, k in enumerate(OUTCOMES)}
-    return sorted(rows, key=lambda o: (rank.get(o.outcome, len(rank)),
-                                       o.first_seen.timestamp() if o.first_seen else 0.0,
-                                       o.connection))
+    return sorted(rows, key=importance)
 
 
 @dataclass(slots=True)
@@ -93,9 +100,7 @@ class Report:
     @property
     def connection_total(self) -> int:
         """Connections judged, including those past the outcome table's cap."""
-        if self.outcome_tally is None:
-            return len(self.outcomes)
-        return sum(self.outcome_tally.values())
+        return sum(self.outcome_counts().values())
 
     @property
     def outcomes_truncated(self) -> bool:
@@ -129,13 +134,12 @@ class Report:
 
     def outcome_counts(self) -> dict[str, int]:
         """Connections per class (all of them, not only the rows listed), in OUTCOMES order."""
+        tally = self.outcome_tally
+        if tally is None:
+            tally = Counter(row.outcome for row in self.outcomes)
         counts = dict.fromkeys(OUTCOMES, 0)
-        if self.outcome_tally is not None:
-            for outcome, n in sorted(self.outcome_tally.items()):
-                counts[outcome] = counts.get(outcome, 0) + n
-        else:
-            for row in self.outcomes:
-                counts[row.outcome] = counts.get(row.outcome, 0) + 1
+        for outcome, n in sorted(tally.items()):
+            counts[outcome] = counts.get(outcome, 0) + n
         return {k: v for k, v in counts.items() if v}
 
     def exit_code(self, fail_on: set[str] | None = None) -> ExitCode:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .classify import CONNECTION_SCOPES, render_template, trigger_matches
+from .classify import CONNECTION_SCOPES, attrs_match, render_template, trigger_matches
 from .masking import mask
 from .model import Event
 from .rulepack.model import FindingRule, RuleSet
@@ -131,8 +131,7 @@ class ScopeEvaluator:
             self._kept.add(event.provenance)
         _tally(group.templates, event)
         if rule.when.firm and not group.firm:
-            group.firm = all(p.search(event.attrs.get(name, "")) is not None
-                             for name, p in rule.when.firm.items())
+            group.firm = attrs_match(rule.when.firm, event)
         distinct = rule.when.distinct
         if distinct:
             unit = event.ids.get(distinct) or event.provenance  # no id: every line is a unit

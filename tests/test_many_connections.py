@@ -162,10 +162,11 @@ def test_wider_scope_windows_do_not_hold_connections_open():
     connection 20 minutes for it made memory 4× larger at a busy hour."""
     from datetime import timedelta
 
+    from diagnose.classify import Vocabulary
     from diagnose.pipeline import _release_after
     from diagnose.rulepack import load_rule_packs
 
     ruleset = load_rule_packs()
     widest = max(r.when.window_seconds for r in ruleset.finding_rules)
     assert widest == 600  # the pack does have 10-minute wider-scope rules
-    assert _release_after(ruleset) == timedelta(minutes=5)
+    assert _release_after(Vocabulary.of(ruleset)) == timedelta(minutes=5)
