@@ -1,7 +1,7 @@
 """Each fast path against the plain one it replaces: same hits, same records, same accounting.
 
-The prefilter's automaton against one `bytes.find` per needle plus the request regex; isal gzip
-against zlib gzip.
+The prefilter's matchers (Hyperscan, and the Aho-Corasick automaton used where Hyperscan has no
+wheel) against one `bytes.find` per needle plus the request regex; isal gzip against zlib gzip.
 """
 
 from __future__ import annotations
@@ -9,7 +9,21 @@ from __future__ import annotations
 import random
 import re
 
+import pytest
+
+from diagnose.sources import prefilter as prefilter_module
 from diagnose.sources.prefilter import REQUEST_ERRORS, Prefilter
+
+
+@pytest.fixture(params=["hyperscan", "aho-corasick"])
+def engine(request, monkeypatch):
+    """Each prefilter test runs with both literal matchers."""
+    if request.param == "hyperscan":
+        if prefilter_module.hyperscan is None:
+            pytest.skip("hyperscan has no wheel for this platform")
+    else:
+        monkeypatch.setattr(prefilter_module, "hyperscan", None)
+    return request.param
 
 NEEDLES = ["TimeoutError", "Pipeline event:", 'say "hi"', "naïve", "a<b>&'c", "/ws", "503",
            "event", "Pipeline event: x"]  # overlapping needles on purpose
@@ -40,15 +54,17 @@ def _lines(seed: int, count: int) -> list[str]:
     return out
 
 
-def test_automaton_hits_equal_one_find_per_needle_and_the_request_regex():
+def test_automaton_hits_equal_one_find_per_needle_and_the_request_regex(engine):
     prefilter = Prefilter(NEEDLES)
     blob = "\n".join(_lines(3, 4000)).encode() + b"\n"
     for lo, hi in [(0, len(blob)), (1001, len(blob) - 999), (17, 17), (5, 40)]:
         assert prefilter.hit_positions(blob, lo, hi) == _plain_hits(prefilter, blob, lo, hi)
     assert prefilter.hit_positions(blob)  # the sample does hold hits
+    engines = {"hyperscan": "_HyperscanLiterals", "aho-corasick": "_AhoCorasickLiterals"}
+    assert type(prefilter._matcher()[0]).__name__ == engines[engine]
 
 
-def test_line_matchers_agree_with_plain_substring_tests():
+def test_line_matchers_agree_with_plain_substring_tests(engine):
     prefilter = Prefilter(NEEDLES)
     request = re.compile(REQUEST_ERRORS)
     for line in _lines(5, 2000):
@@ -57,13 +73,13 @@ def test_line_matchers_agree_with_plain_substring_tests():
         assert prefilter.match_bytes(line.encode()) == plain, line
 
 
-def test_no_literals_match_nothing():
+def test_no_literals_match_nothing(engine):
     assert Prefilter([]).hit_positions(b'{"status": 503}') == []
     assert not Prefilter([]).match_bytes(b'{"status": 503}')
     assert not Prefilter([""]).match_text("anything")
 
 
-def test_worker_copy_finds_the_same_hits():
+def test_worker_copy_finds_the_same_hits(engine):
     import pickle
 
     prefilter = Prefilter(NEEDLES)
