@@ -513,3 +513,25 @@ def test_arbitrary_rule_files_yield_issues_not_tracebacks(tmp_path_factory, doc,
         load_rule_packs([pack], include_builtin=False)
     except RulePackError as exc:
         assert exc.issues and all(str(i) for i in exc.issues)
+
+
+def test_shipped_samples_are_tested_by_rules_test_and_a_users_at_every_load(tmp_path, monkeypatch):
+    """A shipped pack's samples are not re-run on every analyze (0.3 s a run); `rules test`
+    still runs them, and a pack given with --rules is tested as it loads."""
+    shipped, user = tmp_path / "shipped" / "core", tmp_path / "user" / "core"
+    shutil.copytree(builtin_pack_dirs()[0], shipped)
+    rule = shipped / "events" / "router-unknown-ack.toml"
+    text = rule.read_text()
+    broken = 'text = "Sending ack for unknown message type'
+    assert broken in text
+    rule.write_text(text.replace(broken, 'text = "Sending nothing for', 1))
+    shutil.copytree(shipped, user)
+    monkeypatch.setattr("diagnose.rulepack.builtin.builtin_rules_root", lambda: shipped.parent)
+
+    loaded = load_rule_packs()  # the broken sample is not run on load
+    failed = [c for c in selftest(loaded).checks if not c.passed]
+    assert [(c.rule_id, c.what) for c in failed] == [("router-unknown-ack", "/samples/0")]
+    with pytest.raises(RulePackError) as caught:
+        load_rule_packs([user], include_builtin=False)
+    [issue] = caught.value.issues
+    assert (issue.key, issue.message.split(":")[0]) == ("/samples/0", "sample does not match")
