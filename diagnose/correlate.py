@@ -50,6 +50,7 @@ class Correlator:
         self.release_after = release_after
         self.stats = stats or CorrelationStats()
         self.placements = placements or []
+        self._placements_by_kind: dict[str, list[Placement]] = {}
         self.waited_for = {k for p in self.placements if p.strategy == "pair_next"
                            for k in p.pair_kinds}
         self.live: dict[int, Connection] = {}
@@ -94,10 +95,18 @@ class Correlator:
 
     def _place_idless(self, event: Event) -> None:
         """Lines that name no connection: the first placement of the pack that fits wins."""
-        for placement in self.placements:
-            if placement.applies(event.kind) and self._place(event, placement):
+        for placement in self._placements_for(event.kind):
+            if self._place(event, placement):
                 return
         self.stats.count(event)
+
+    def _placements_for(self, kind: str) -> list[Placement]:
+        """The pack's placements that apply to `kind`, in order (looked up once per kind)."""
+        found = self._placements_by_kind.get(kind)
+        if found is None:
+            found = self._placements_by_kind[kind] = [
+                p for p in self.placements if p.applies(kind)]
+        return found
 
     def _place(self, event: Event, placement: Placement) -> bool:
         instance = event.ids.get("instance")

@@ -258,3 +258,21 @@ def test_orjson_decoding_reads_every_line_as_the_standard_library_does():
         same(json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
     check()
+
+
+def test_records_and_events_cross_processes_whole():
+    """Records (worker → main) and events (the sort's spill files) pickle as constructor calls:
+    every field comes back, the defaults' opposites included."""
+    import pickle
+    from datetime import UTC, datetime
+
+    from diagnose.model import Event, RawRecord
+
+    record = RawRecord("a.jsonl", 7, datetime(2025, 9, 8, tzinfo=UTC), "ERROR", "boom\n",
+                       {"insert_id": "x1", "logger": "ws"}, "x1")
+    event = Event("router.unknown_ack", datetime(2025, 9, 8, tzinfo=UTC), {"user": "u1"},
+                  {"message_type": "execute_agent"}, "a.jsonl:7", "router-unknown-ack",
+                  "WARNING", "Sending ack", "x1", False)
+    for item in (record, event, RawRecord("s", 0, None, None, "")):
+        copy = pickle.loads(pickle.dumps(item, pickle.HIGHEST_PROTOCOL))
+        assert copy == item and type(copy) is type(item)
