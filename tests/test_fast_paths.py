@@ -276,3 +276,39 @@ def test_records_and_events_cross_processes_whole():
     for item in (record, event, RawRecord("s", 0, None, None, "")):
         copy = pickle.loads(pickle.dumps(item, pickle.HIGHEST_PROTOCOL))
         assert copy == item and type(copy) is type(item)
+
+
+@pytest.mark.parametrize("pattern, literal", [
+    (r"EMISSION FAILED: (?P<event>\w+) send failed \(run_id=", " send failed (run_id="),
+    (r"(?:Found|Selected) handler (?:\[\d+\] )?(?P<handler>\w+)", " handler "),
+    (r"ab?cd", "cd"),  # an optional character ends a run
+    (r"a\.b\nc", "a.b\nc"),
+    (r"Heartbeat(?: failed)? for (?P<c>\S+)", "Heartbeat"),  # the longest run
+    (r"naïve (?P<x>é+)", "naïve "),
+    (r"(?i)timeout", ""),  # case-insensitive: no literal
+    (r"(?i:time)out", "out"),
+    (r"timeout|deadline", ""),  # alternatives: neither is required
+    (r"\x{41}BC", ""),  # RE2 syntax the stdlib parser refuses: no literal, never a wrong one
+    (r"\pL+ failed", ""),
+])
+def test_required_literal_is_text_every_match_holds(pattern, literal):
+    from diagnose.rulepack.regex_safety import required_literal
+
+    assert required_literal(pattern) == literal
+
+
+def test_skipping_patterns_by_their_literal_changes_no_match():
+    """Every shipped rule, on every sample and counter-sample of every rule: the same groups
+    with the per-pattern literal check as without it."""
+    from dataclasses import replace
+
+    from diagnose.rulepack import apply_event_rule, load_rule_packs
+
+    rules = load_rule_packs().event_rules
+    texts = [(s.text, s.fields, s.severity) for r in rules for s in r.samples + r.counter_samples]
+    for rule in rules:
+        ungated = replace(rule)
+        ungated.pattern_literals = [""] * len(rule.patterns)
+        for text, fields, severity in texts:
+            assert (apply_event_rule(rule, text, fields, severity)
+                    == apply_event_rule(ungated, text, fields, severity)), (rule.id, text)

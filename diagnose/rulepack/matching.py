@@ -51,7 +51,9 @@ def apply_event_rule(
         return None
     if rule.exclude and any(veto.search(text) is not None for veto in rule.exclude):
         return None
-    for pattern in rule.patterns:
+    for pattern, literal in zip(rule.patterns, rule.pattern_literals, strict=True):
+        if literal not in text:  # "" is in every text
+            continue
         m = pattern.search(text)
         if m is not None:
             groups = dict(rule.attrs)

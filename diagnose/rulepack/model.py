@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .regex_safety import required_literal
+
 ID_GROUPS = ("connection", "user", "thread", "run")
 # Where a finding belongs: one client session, one agent run, one process, one deployed revision,
 # or the whole service. Wider scopes explain the failures of the narrower ones in their window.
@@ -42,6 +44,12 @@ class EventRule:
     samples: list[Sample] = field(default_factory=list)
     counter_samples: list[Sample] = field(default_factory=list)
     pack: str = ""
+    # per pattern, text any match must contain ("" when unknown): a record without it skips
+    # that pattern's search (most rules hold several patterns behind one prefilter literal)
+    pattern_literals: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pattern_literals = [required_literal(p.pattern) for p in self.patterns]
 
 
 @dataclass(slots=True)

@@ -35,6 +35,31 @@ _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT)
 _NON_BACKTRACKING = (_c.ATOMIC_GROUP, _c.POSSESSIVE_REPEAT)
 
 
+def required_literal(pattern: str) -> str:
+    """The longest run of plain characters every match of `pattern` contains ("" if none).
+
+    Read from the top level of the parsed pattern (`re._parser`), so only text outside any
+    group, class or repeat counts, and a case-insensitive pattern has none. A pattern the
+    stdlib parser reads differently from RE2 (`\\x{41}`, `\\pL`, `(?U)`) fails to parse and has
+    none: a literal is only ever a cheap way to skip a search that could not match.
+    """
+    try:
+        parsed = _parser.parse(pattern)
+    except Exception:  # noqa: BLE001 - any syntax the stdlib parser refuses: no literal
+        return ""
+    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
+        return ""
+    best, run = "", []
+    for op, arg in [*parsed.data, (None, None)]:
+        if op is _c.LITERAL:
+            run.append(chr(arg))
+            continue
+        if len(run) > len(best):
+            best = "".join(run)
+        run = []
+    return best
+
+
 def compile_checked(pattern: str, engine: str = "re2"):
     """Compile a rule regex: (pattern, None) when safe, else (None, the reason to report).
 
