@@ -731,3 +731,48 @@ def test_text_ranges_never_start_at_a_line_that_is_not_a_record_start(tmp_path, 
         f.write(b"\n".join(lines) + b"\n")
     ctx = SourceContext(path, ParseStats(), Prefilter(LITERALS), UTC)
     assert text_ranges(path, os.path.getsize(path), ctx, span=1 << 17, block=1 << 17) is None
+
+
+# --- pretty arrays in bulk: worker ranges cut after an entry's closing line ------------------
+
+
+@pytest.mark.parametrize("ending", ["whole", "cut mid-entry", "no closing bracket"])
+def test_pretty_array_ranges_read_what_the_serial_reader_reads(tmp_path, monkeypatch, ending):
+    from diagnose.sources.jsonpretty import read_pretty
+    from diagnose.sources.prettyparallel import pretty_ranges, read_pretty_parallel
+
+    path = _pretty_array(tmp_path, count=6000)
+    text = open(path, encoding="utf-8").read()
+    if ending == "cut mid-entry":
+        text = text[: text.rindex('"insertId"')]
+    elif ending == "no closing bracket":
+        text = text.rstrip().removesuffix("]")
+    open(path, "w", encoding="utf-8").write(text)
+
+    def outcome(records, ctx):
+        stats = ctx.stats
+        return ([(r.line, r.insert_id, r.text, r.timestamp) for r in records],
+                (stats.records_read, stats.ignored, stats.unparsed_total,
+                 [(u.line, u.reason) for u in stats.unparsed], ctx.naive, ctx.aware))
+
+    serial_ctx = SourceContext(path, ParseStats(), Prefilter(["TimeoutError", "oops"]), UTC)
+    with open(path, "rb") as f:
+        source = Input(ByteCounter(f, None, 0))
+        source.peek_content()
+        serial = outcome(list(read_pretty(source, serial_ctx, b"  ", array=True)), serial_ctx)
+    assert len(serial[0]) > 200 and serial[1][3][0][1].startswith("bad JSON")
+
+    monkeypatch.setattr("diagnose.sources.parallel.MIN_SIZE", 0)
+    for workers in (0, 2):
+        ctx = SourceContext(path, ParseStats(), Prefilter(["TimeoutError", "oops"]), UTC)
+        ranges = pretty_ranges(path, os.path.getsize(path), ctx, b"  ", span=64 << 10)
+        assert ranges is not None and len(ranges) > 10
+        blob = open(path, "rb").read()
+        assert all(blob[s - 4 : s] == b"\n  }" for s, _ in ranges[1:])  # after a closing line
+        pool = WorkerPool(workers)
+        try:
+            records = list(read_pretty_parallel(path, ranges, ctx, b"  ", True, pool, None, 0))
+        finally:
+            pool.close()
+        assert pool.broken == (workers == 0)
+        assert outcome(records, ctx) == serial, workers

@@ -26,6 +26,7 @@ from .jsonpretty import pretty_indent, read_pretty
 from .logentry import is_log_entry
 from .parallel import WorkerPool, can_split, read_jsonl_parallel
 from .prefilter import Prefilter
+from .prettyparallel import pretty_ranges, read_pretty_parallel
 from .sniff import Format, sniff
 from .stream import MAX_LINE, ByteCounter, Input, open_path
 from .table import TableLayout
@@ -123,6 +124,13 @@ class _Opened:
         if fmt in (Format.JSON_ARRAY, Format.JSON_OBJECTS):
             array = fmt is Format.JSON_ARRAY
             indent = pretty_indent(source.peek_content(), array)
+            size = os.path.getsize(self.path) if self.path != STDIN else 0
+            ranges = pretty_ranges(self.path, size, ctx, indent) if indent is not None and not (
+                source.compressed or source.cr_only) else None
+            if ranges is not None:
+                self.size = size
+                return read_pretty_parallel(self.path, ranges, ctx, indent, array, self.pool,
+                                            self.progress, self.base)
             if indent is not None:
                 return read_pretty(source, ctx, indent, array=array)
             return read_json_stream(source, ctx, array=array)

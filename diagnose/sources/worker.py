@@ -3,7 +3,7 @@
 Started by parallel.py as `python -c "from diagnose.sources.worker import main; main()"`; reads
 pickled (path, start, end, prefilter, default_tz) tasks on stdin and writes one pickled
 RangeResult per task on stdout, in order, until stdin closes. Tasks starting with b"text" are
-plain-text ranges (textparallel.py).
+plain-text ranges (textparallel.py), with b"pretty" ranges of a gcloud array (prettyparallel.py).
 """
 
 from __future__ import annotations
@@ -58,11 +58,16 @@ class _Bounded:
 
 
 def _run(task: tuple) -> object:
-    """A JSONL range task, or (b"text", …) for textparallel.scan_text_range."""
+    """A JSONL range task, (b"text", …) for textparallel.scan_text_range, or (b"pretty", …)
+    for prettyparallel.scan_pretty_range."""
     if task[0] == b"text":  # paths are str, so no JSONL task starts so
         from .textparallel import scan_text_range  # imports parallel.py, which imports this
 
         return scan_text_range(*task[1:])
+    if task[0] == b"pretty":
+        from .prettyparallel import scan_pretty_range
+
+        return scan_pretty_range(*task[1:])
     return scan_range(*task)
 
 
