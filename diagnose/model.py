@@ -45,6 +45,9 @@ class RawRecord:
     text: str
     fields: dict[str, str] = field(default_factory=dict)
     insert_id: str | None = None
+    # the events a reader worker's rule matching found in it (parse.RecordMatcher); None: not
+    # matched yet (the parse stage matches it)
+    matched: list[Event] | None = None
 
     @property
     def provenance(self) -> str:

@@ -9,6 +9,7 @@ when there is none), keeps its place by line number, and says `timed=False` so e
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from ahocorasick_rs import AhoCorasick
 from .model import EXCERPT_CHARS, UNTIMED_BASE, Event, ParseStats, RawRecord
 from .rulepack import apply_event_rule
 from .rulepack.model import ID_GROUPS, EventRule, RuleSet
+from .unexplained import is_error
 
 
 class RuleIndex:
@@ -48,19 +50,66 @@ class RuleIndex:
         return [self.rules[i] for i in sorted(hits)]
 
 
+class RecordMatcher:
+    """A record → the events the event rules find in it; also sent to reader workers, which
+    then match the records they decode (the main process's largest stage, moved to where the
+    CPUs are). Pickled as its rules: each process builds its own literal index."""
+
+    def __init__(self, rules: list[EventRule], scope_fields: dict[str, str]) -> None:
+        self.rules = rules
+        self.scope_fields = scope_fields
+        self._index: RuleIndex | None = None
+
+    @classmethod
+    def of(cls, ruleset: RuleSet) -> RecordMatcher:
+        return cls(ruleset.event_rules, ruleset.scope_fields)
+
+    def events(self, record: RawRecord) -> list[Event]:
+        if self._index is None:
+            self._index = RuleIndex(self.rules)
+        return list(_events_for(record, self._index, self.scope_fields))
+
+    def pre_match(self, records: Iterable[RawRecord]) -> None:
+        """Match records in a reader worker; the parse stage takes their events as they are
+        (setting each event's provenance, which needs the line only the main process knows).
+
+        What the main process still reads of a matched record is its time, ids and severity
+        (accounting, dedupe) and, for an error, its text (the unexplained-error tally, which also
+        counts errors whose events the pack's ignore_ids drop): the fields and the other texts
+        are not sent back (a third of the bytes)."""
+        for record in records:
+            record.matched = self.events(record)
+            record.fields = {}
+            if not is_error(record.severity):
+                record.text = ""
+
+    def __getstate__(self) -> dict:
+        return {"rules": self.rules, "scope_fields": self.scope_fields}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["rules"], state["scope_fields"])
+
+    def blob(self) -> bytes | None:
+        """Pickled for the reader workers, or None when a rule cannot be (it is matched here)."""
+        try:
+            return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return None
+
+
 def parse_records(
     records: Iterable[RawRecord],
     ruleset: RuleSet,
     stats: ParseStats,
     on_ignored: Callable[[RawRecord], None] | None = None,
+    matcher: RecordMatcher | None = None,
 ) -> Iterator[Event]:
     """Yield the events found in `records`, updating the parse accounting in `stats`.
 
     `on_ignored` sees every record no rule matched (the residue template mining works on, and
-    the unexplained-error tally).
+    the unexplained-error tally). A record a reader worker already matched brings its events.
     """
-    index = RuleIndex(ruleset.event_rules)
-    scope_fields = ruleset.scope_fields
+    matcher = matcher or RecordMatcher.of(ruleset)
     ignore_ids = ruleset.ignore_ids
     last_time: dict[str, datetime] = {}  # per source: where an untimed record is placed
     for record in records:
@@ -71,7 +120,13 @@ def parse_records(
                 stats.first_ts = ts
             if stats.last_ts is None or ts > stats.last_ts:
                 stats.last_ts = ts
-        events = list(_events_for(record, index, scope_fields))
+        events = record.matched
+        if events is None:
+            events = matcher.events(record)
+        else:
+            record.matched = None
+            for event in events:
+                event.provenance = record.provenance
         if events and ignore_ids:
             events = [e for e in events if not _ignored_id(e, ignore_ids)]
             if not events:

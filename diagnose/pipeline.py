@@ -20,7 +20,7 @@ from .correlate import CorrelationStats, correlate
 from .model import Connection, Event, Finding, ParseStats, RawRecord
 from .ordering import time_ordered
 from .outcomes import OutcomeStore, OutcomeTable
-from .parse import parse_records, resolve_sticky_ids
+from .parse import RecordMatcher, parse_records, resolve_sticky_ids
 from .patterns import TemplateMiner
 from .report import Provenance, Report
 from .rulepack.model import RuleSet
@@ -60,6 +60,7 @@ def analyze(
     """Analyze log files/directories/globs (already expanded) with `ruleset`."""
     options = options or AnalyzeOptions()
     stats = ParseStats()
+    matcher = RecordMatcher.of(ruleset)
     records = read_records(
         sorted(paths),  # input order must not change the answer (dedupe keeps the first copy)
         prefilter=None if options.mine_patterns else Prefilter(
@@ -69,8 +70,9 @@ def analyze(
         default_tz=options.default_tz,
         stdin=stdin,
         progress=options.progress,
+        matcher=None if options.mine_patterns else matcher,
     )
-    return analyze_records(records, ruleset, stats, options, inputs=list(paths))
+    return analyze_records(records, ruleset, stats, options, inputs=list(paths), matcher=matcher)
 
 
 def analyze_records(
@@ -80,6 +82,7 @@ def analyze_records(
     options: AnalyzeOptions | None = None,
     *,
     inputs: list[str] | None = None,
+    matcher: RecordMatcher | None = None,
 ) -> Report:
     """Analyze an already-open record stream; `stats` carries the source's accounting."""
     options = options or AnalyzeOptions()
@@ -92,7 +95,7 @@ def analyze_records(
         if miner is not None:
             miner.add(record.text, record.severity, record.provenance)
 
-    parsed = parse_records(records, ruleset, stats, on_ignored)
+    parsed = parse_records(records, ruleset, stats, on_ignored, matcher)
     clock = _Clock(options.window_end, stats)
     scopes = ScopeEvaluator(ruleset)
     events = scopes.watch(clock.watch(resolve_sticky_ids(time_ordered(parsed), ruleset)))

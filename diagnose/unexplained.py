@@ -18,6 +18,11 @@ MAX_TEMPLATES = 2_000  # past this, new templates are only counted in `other`
 MAX_CHARS = 300  # the first line of a message is what is masked and shown
 
 
+def is_error(severity: str | None) -> bool:
+    """ERROR or worse: what the tally counts."""
+    return SEVERITY_RANK.get((severity or "").upper(), 0) >= ERROR_RANK
+
+
 @dataclass(slots=True)
 class ErrorTemplate:
     template: str
@@ -38,9 +43,9 @@ class ErrorTally:
         self.total = 0
 
     def add(self, record: RawRecord) -> None:
-        severity = (record.severity or "").upper()
-        if SEVERITY_RANK.get(severity, 0) < ERROR_RANK:
+        if not is_error(record.severity):
             return
+        severity = (record.severity or "").upper()
         line = _headline(record.text)
         if not line:
             return

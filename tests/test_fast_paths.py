@@ -312,3 +312,53 @@ def test_skipping_patterns_by_their_literal_changes_no_match():
         for text, fields, severity in texts:
             assert (apply_event_rule(rule, text, fields, severity)
                     == apply_event_rule(ungated, text, fields, severity)), (rule.id, text)
+
+
+@pytest.mark.parametrize("sample", ["auth-rejection-hour.jsonl", "healthy-run.jsonl",
+                                    "staging-hour.jsonl.gz", "crash-loop-hour.json",
+                                    "loguru-text.log"])
+def test_reader_workers_match_records_as_the_parse_stage_does(sample, tmp_path, monkeypatch):
+    """Large inputs are matched against the event rules by the reader workers, and only what
+    later stages read is sent back: the report is the one the main process's matching gives,
+    for JSONL, gcloud arrays and text, cut in many small ranges here."""
+    import gzip
+    import shutil
+    from pathlib import Path
+
+    from diagnose.api import load_rules
+    from diagnose.parse import RecordMatcher
+    from diagnose.pipeline import AnalyzeOptions, analyze
+    from diagnose.render.json import render_json
+    from diagnose.sources import parallel, prettyparallel, textparallel
+
+    source = Path(__file__).parent.parent / "samples" / sample
+    path = tmp_path / sample.removesuffix(".gz")  # workers read uncompressed files only
+    with (gzip.open(source) if sample.endswith(".gz") else open(source, "rb")) as f, \
+            open(path, "wb") as out:
+        shutil.copyfileobj(f, out)
+    small = 1 << 14
+    monkeypatch.setattr(parallel, "MIN_SIZE", 0)
+    monkeypatch.setattr(parallel.read_jsonl_parallel, "__defaults__", (small,))
+    monkeypatch.setattr(prettyparallel.pretty_ranges, "__defaults__", (small,))
+    monkeypatch.setattr(textparallel.text_ranges, "__defaults__", (small, small))
+    monkeypatch.setattr(textparallel, "BLOCK", small)
+    monkeypatch.setattr(prettyparallel, "BLOCK", small)
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    ruleset = load_rules([], True)
+    matched_here = []
+    events = RecordMatcher.events
+    monkeypatch.setattr(RecordMatcher, "events",
+                        lambda self, record: matched_here.append(1) or events(self, record))
+
+    def report() -> dict:
+        import json
+
+        return json.loads(render_json(analyze([str(path)], ruleset, AnalyzeOptions())))
+
+    by_workers = report()
+    assert matched_here == []  # every record came back matched
+    monkeypatch.setattr(RecordMatcher, "blob", lambda self: None)  # no matcher for the workers
+    by_parse_stage = report()
+    assert matched_here  # the parse stage matched them this time
+    assert by_workers == by_parse_stage
+    assert by_workers["stats"]["events"] > 10

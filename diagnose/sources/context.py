@@ -22,6 +22,7 @@ class SourceContext:
     stats: ParseStats
     prefilter: Prefilter | None
     default_tz: tzinfo
+    matcher: bytes | None = None  # key of the worker.record_matcher that matches records read
     read: int = 0
     naive: int = 0
     aware: int = 0

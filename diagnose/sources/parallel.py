@@ -58,11 +58,15 @@ class WorkerPool:
     """Worker subprocesses (default_workers()), started on first use and shared by one
     read_records call."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, setup: bytes | None = None) -> None:
+        """`setup`: a pickled parse.RecordMatcher each worker receives once, as it starts (tasks
+        name it by its key: a task must stay small, or sending it could wait on a worker that
+        waits on us to read its result)."""
         self.size = default_workers() if workers is None else workers
         self.in_flight = max(IN_FLIGHT, 2 * self.size)
         self.procs: list[subprocess.Popen] = []
         self.broken = self.size < 1  # no workers: every range is scanned in-process
+        self.setup = setup
 
     def start(self) -> bool:
         if self.broken:
@@ -70,6 +74,9 @@ class WorkerPool:
         if not self.procs:
             try:
                 self.procs = [_spawn() for _ in range(self.size)]
+                if self.setup is not None:
+                    for worker in range(self.size):  # idle workers: they read it all at once
+                        self.send(worker, (b"setup", self.setup))
             except OSError:
                 self.close()
                 self.broken = True
@@ -99,8 +106,10 @@ class WorkerPool:
 
 
 def _spawn() -> subprocess.Popen:
+    """`-P`: the working directory is not put on the path, so a `diagnose` folder there (a
+    checkout of another version) cannot stand in for this package in the workers."""
     return subprocess.Popen(
-        [sys.executable, "-c", "from diagnose.sources.worker import main; main()"],
+        [sys.executable, "-P", "-c", "from diagnose.sources.worker import main; main()"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,  # a failing worker is replaced by in-process scanning
@@ -153,8 +162,9 @@ def _results(
 ) -> Iterator[RangeResult]:
     return ordered_results(
         path, ranges, pool,
-        task=lambda start, end: (path, start, end, ctx.prefilter, ctx.default_tz),
-        scan_here=lambda start, end: scan_range(path, start, end, ctx.prefilter, ctx.default_tz),
+        task=lambda start, end: (path, start, end, ctx.prefilter, ctx.default_tz, ctx.matcher),
+        scan_here=lambda start, end: scan_range(path, start, end, ctx.prefilter, ctx.default_tz,
+                                                ctx.matcher),
     )
 
 
@@ -176,7 +186,8 @@ def ordered_results(
                     pool.send(sent % pool.size, task(*ranges[sent]))
                     sent += 1
                 result = pool.receive(index % pool.size)
-            except (OSError, EOFError, pickle.UnpicklingError):
+            except Exception:  # noqa: BLE001 - whatever a failed worker left in the pipe (a cut
+                # or garbled pickle): its ranges are read here instead, the answer unchanged
                 pool.broken = True
                 pool.close()
         if result is None:

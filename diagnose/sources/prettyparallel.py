@@ -24,6 +24,7 @@ from .parallel import WorkerPool, can_split, ordered_results
 from .prefilter import Prefilter
 from .stream import BLOCK, MAX_LINE, LineBlocks
 from .textparallel import _Aligned, _counting
+from .worker import record_matcher
 
 _ERROR_LINE = re.compile(r" \(line (\d+)\)$")
 RANGE = 4 * BLOCK  # a multiple of BLOCK; entries are ~1 KB, so a range is ~30,000 of them
@@ -73,10 +74,11 @@ def read_pretty_parallel(
     results = ordered_results(
         path, ranges, pool,
         task=lambda start, end: (b"pretty", path, ctx.source, start, end, end == ranges[-1][1],
-                                 indent, array, ctx.prefilter, ctx.default_tz),
+                                 indent, array, ctx.prefilter, ctx.default_tz, BLOCK,
+                                 ctx.matcher),
         scan_here=lambda start, end: scan_pretty_range(
             path, ctx.source, start, end, end == ranges[-1][1], indent, array, ctx.prefilter,
-            ctx.default_tz),
+            ctx.default_tz, BLOCK, ctx.matcher),
     )
     for (_, end), result in zip(ranges, results, strict=True):
         records, read, ignored, unparsed, unparsed_total, naive, aware, lines = result
@@ -116,9 +118,11 @@ def scan_pretty_range(
     prefilter: Prefilter | None,
     default_tz: tzinfo = UTC,
     block: int = BLOCK,
+    matcher: bytes | None = None,
 ) -> PrettyRangeResult:
-    """Read the entries of [start, end) as the serial reader would; lines count from 1 at
-    `start`. Only the last range checks how the input ends (`]`, or an entry cut off)."""
+    """Read the entries of [start, end) as the serial reader would (matched against the event
+    rules when `matcher` is given); lines count from 1 at `start`. Only the last range checks
+    how the input ends (`]`, or an entry cut off)."""
     stats = ParseStats()
     ctx = SourceContext(source, stats, prefilter, default_tz)
     lines = [0]
@@ -134,6 +138,9 @@ def scan_pretty_range(
                 records.extend(entries.feed(data[lo:hi], first))
     if last:
         entries.finish(None)
+    match = record_matcher(matcher)
+    if match is not None:
+        match.pre_match(records)
     unparsed = [(u.line, u.reason) for u in stats.unparsed]
     return (
         records, ctx.read, stats.ignored, unparsed, stats.unparsed_total, ctx.naive, ctx.aware,

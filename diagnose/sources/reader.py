@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, tzinfo
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..model import ParseStats, RawRecord
 from .context import SourceContext
@@ -32,7 +32,11 @@ from .stream import MAX_LINE, ByteCounter, Input, open_path
 from .table import TableLayout
 from .text import read_text
 from .textparallel import read_text_parallel, text_ranges
+from .worker import keep_matcher, matcher_key
 from .wrapper import wrapped_entries
+
+if TYPE_CHECKING:
+    from ..parse import RecordMatcher
 
 STDIN_NAME = "<stdin>"
 
@@ -45,19 +49,25 @@ def read_records(
     default_tz: tzinfo = UTC,
     stdin: BinaryIO | None = None,
     progress: Callable[[int], None] | None = None,
+    matcher: RecordMatcher | None = None,
 ) -> Iterator[RawRecord]:
     """Yield the readable, relevant, first-seen records of every input, in input order.
 
     `progress` receives the cumulative number of input bytes consumed (compressed size for
-    gzip), so a progress bar's total is the sum of the file sizes.
+    gzip), so a progress bar's total is the sum of the file sizes. With `matcher`, records read
+    by worker processes come with their events (the workers match them).
     """
     dedupe = Deduper()
     contexts: list[SourceContext] = []
-    pool = WorkerPool()
+    blob = matcher.blob() if matcher is not None else None
+    key = matcher_key(blob) if blob is not None else None
+    if key is not None:
+        keep_matcher(key, matcher)  # ranges read here, when workers fail, are matched too
+    pool = WorkerPool(setup=blob)
     consumed = 0
     try:
         for path in _files(paths):
-            ctx = SourceContext(_name(path), stats, prefilter, default_tz)
+            ctx = SourceContext(_name(path), stats, prefilter, default_tz, key)
             contexts.append(ctx)
             stats.by_source.setdefault(ctx.source, 0)
             opened = _Opened(path, stdin, progress, consumed, pool)

@@ -28,6 +28,7 @@ from .parallel import WorkerPool, can_split, ordered_results
 from .prefilter import Prefilter
 from .stream import _BLANK, BLOCK, LineBlocks
 from .text import read_blocks
+from .worker import record_matcher
 
 RANGE = 2 * BLOCK  # a multiple of BLOCK (ranges start after a serial block boundary); small: the
 # main process waits less for the first result
@@ -36,7 +37,8 @@ _FIRST_LINE = 1 << 16  # the line starting a range must end within this many byt
 # textfast's plain line, for one line without its newline.
 _PLAIN = re.compile(rb"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})? (?![A-Z<])")
 
-Row = tuple[int, object, str | None, str, dict[str, str]]  # line, timestamp, severity, text, fields
+# line, timestamp, severity, text, fields, events (when the worker matched them)
+Row = tuple[int, object, str | None, str, dict[str, str], list | None]
 # (rows, records read, ignored, first unparsed (line, reason), unparsed total, naive, aware, lines)
 TextRangeResult = tuple[list[Row], int, int, list[tuple[int, str]], int, int, int, int]
 
@@ -101,8 +103,9 @@ def read_text_parallel(
         ctx.naive += naive
         ctx.aware += aware
         source = ctx.source
-        for at, ts, severity, text, fields in rows:
-            yield RawRecord(source, at + offset, ts, severity, text, fields)  # type: ignore[arg-type]
+        for at, ts, severity, text, fields, matched in rows:
+            yield RawRecord(source, at + offset, ts, severity, text, fields,  # type: ignore[arg-type]
+                            matched=matched)
         line += lines
         if progress is not None:
             progress(base + end)
@@ -114,9 +117,10 @@ def _results(
     return ordered_results(
         path, ranges, pool,
         task=lambda start, end: (b"text", path, ctx.source, start, end, ctx.prefilter,
-                                 ctx.default_tz),
+                                 ctx.default_tz, BLOCK, ctx.matcher),
         scan_here=lambda start, end: scan_text_range(path, ctx.source, start, end,
-                                                     ctx.prefilter, ctx.default_tz),
+                                                     ctx.prefilter, ctx.default_tz, BLOCK,
+                                                     ctx.matcher),
     )
 
 
@@ -128,8 +132,10 @@ def scan_text_range(
     prefilter: Prefilter | None,
     default_tz: tzinfo = UTC,
     block: int = BLOCK,
+    matcher: bytes | None = None,
 ) -> TextRangeResult:
-    """Read the records of [start, end) (a record start) as the serial reader would.
+    """Read the records of [start, end) (a record start) as the serial reader would, matched
+    against the event rules when `matcher` is given.
 
     Line numbers count from 1 at `start`; the parent shifts them.
     """
@@ -139,7 +145,11 @@ def scan_text_range(
     with open(path, "rb", buffering=0) as f:
         f.seek(start)
         blocks = _counting(LineBlocks(_Aligned(f, start, end, block), block), lines)  # type: ignore[arg-type]
-        rows = [(r.line, r.timestamp, r.severity, r.text, r.fields) for r in read_blocks(blocks, ctx)]
+        records = list(read_blocks(blocks, ctx))
+    match = record_matcher(matcher)
+    if match is not None:
+        match.pre_match(records)
+    rows = [(r.line, r.timestamp, r.severity, r.text, r.fields, r.matched) for r in records]
     unparsed = [(u.line, u.reason) for u in stats.unparsed]
     return (
         rows, ctx.read, stats.ignored, unparsed, stats.unparsed_total, ctx.naive, ctx.aware,

@@ -1,33 +1,44 @@
 """Worker process for parallel.py: classify byte ranges of a JSONL file, answer over pipes.
 
 Started by parallel.py as `python -c "from diagnose.sources.worker import main; main()"`; reads
-pickled (path, start, end, prefilter, default_tz) tasks on stdin and writes one pickled
-RangeResult per task on stdout, in order, until stdin closes. Tasks starting with b"text" are
-plain-text ranges (textparallel.py), with b"pretty" ranges of a gcloud array (prettyparallel.py).
+pickled (path, start, end, prefilter, default_tz, matcher key) tasks on stdin and writes one
+pickled RangeResult per task on stdout, in order, until stdin closes. A (b"setup", pickled
+matcher) message first gives it the event rules to match the records it decodes. Tasks
+starting with b"text" are plain-text ranges (textparallel.py), b"pretty" ranges of a gcloud
+array (prettyparallel.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import sys
 from datetime import UTC, tzinfo
+from typing import TYPE_CHECKING
 
 from .jsonl import BlockLines, Decoded, classify_block, decode_raw
 from .prefilter import Prefilter
 from .stream import MAX_LINE, LineBlocks
+
+if TYPE_CHECKING:  # unpickling a matcher imports the parse stage; plain reading does not
+    from ..parse import RecordMatcher
 
 # Per block of lines: (records, newlines, decoded survivors by line index, 1 if oversize line)
 RangeResult = list[tuple[int, int, list[tuple[int, Decoded]], int]]
 
 
 def scan_range(
-    path: str, start: int, end: int, prefilter: Prefilter | None, default_tz: tzinfo = UTC
+    path: str, start: int, end: int, prefilter: Prefilter | None, default_tz: tzinfo = UTC,
+    matcher: bytes | None = None,
 ) -> RangeResult:
     """Classify and decode every block of lines in [start, end); `start` is a line start.
+    With `matcher` (a key record_matcher knows), the decoded records are matched against the
+    event rules too.
 
     Line numbers are not known here; the parent sets them (`first line of block + index`).
     """
     out: RangeResult = []
+    match = record_matcher(matcher)
     with open(path, "rb", buffering=0) as f:
         f.seek(start)
         for data, lo, hi, _, newlines in LineBlocks(_Bounded(f, end - start), max_line=MAX_LINE):
@@ -38,8 +49,28 @@ def scan_range(
                 block = BlockLines(data, lo, hi)
                 decoded = [(i, decode_raw(raw, path, 0, default_tz, block.around(i)))
                            for i, raw in survivors]
+                if match is not None:
+                    match.pre_match(d[0] for _, d in decoded if not isinstance(d, str))
                 out.append((records, newlines, decoded, 0))
     return out
+
+
+_MATCHERS: dict[bytes, RecordMatcher] = {}  # by key: the one of the analysis running
+
+
+def matcher_key(blob: bytes) -> bytes:
+    """What tasks name a pickled matcher by (16 bytes, not the 150 KB of rules)."""
+    return hashlib.blake2b(blob, digest_size=16).digest()
+
+
+def keep_matcher(key: bytes, matcher: RecordMatcher) -> None:
+    _MATCHERS.clear()  # one analysis at a time
+    _MATCHERS[key] = matcher
+
+
+def record_matcher(key: bytes | None) -> RecordMatcher | None:
+    """The matcher a task names; None (the parse stage matches) if this process has none."""
+    return _MATCHERS.get(key) if key is not None else None
 
 
 class _Bounded:
@@ -80,6 +111,9 @@ def main() -> None:
                 task = pickle.load(tasks)
             except EOFError:
                 return
+            if task[0] == b"setup":  # the rules to match records with; no answer
+                keep_matcher(matcher_key(task[1]), pickle.loads(task[1]))
+                continue
             pickle.dump(_run(task), results, pickle.HIGHEST_PROTOCOL)
             results.flush()
     except (KeyboardInterrupt, OSError):
