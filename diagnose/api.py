@@ -24,6 +24,7 @@ from .report import OUTCOMES, UNEXPLAINED
 from .rulepack import load_rule_packs
 from .rulepack.model import RuleSet
 from .sources import expand_inputs
+from .sources.parallel import early_pool
 from .timeutil import TimestampError, parse_window_bound, resolve_tz
 
 
@@ -133,14 +134,15 @@ def run_analyze(
     command: str = "diagnose analyze",
 ) -> ExitCode:
     request.check()
-    ruleset = load_rules(rules, builtin)
-    options = _options(tz, command)
-    options.mine_patterns = request.patterns
-    paths = _inputs(specs)
-    started = time.perf_counter()
-    with _progress_bar(paths) as progress:
-        options.progress = progress
-        report = analyze(paths, ruleset, options)
+    with early_pool([] if request.patterns else specs) as pool:
+        ruleset = load_rules(rules, builtin)
+        options = _options(tz, command)
+        options.mine_patterns = request.patterns
+        paths = _inputs(specs)
+        started = time.perf_counter()
+        with _progress_bar(paths) as progress:
+            options.progress = progress
+            report = analyze(paths, ruleset, options, pool=pool)
     return _finish(report, ruleset, request, time.perf_counter() - started)
 
 

@@ -26,6 +26,7 @@ from .report import Provenance, Report
 from .rulepack.model import RuleSet
 from .scopes import MAX_SYMPTOMS_KEPT, ScopeEvaluator
 from .sources import Prefilter, read_records
+from .sources.parallel import WorkerPool
 from .unexplained import ErrorTally
 
 MIN_RELEASE = timedelta(minutes=5)
@@ -56,8 +57,10 @@ def analyze(
     options: AnalyzeOptions | None = None,
     *,
     stdin: BinaryIO | None = None,
+    pool: WorkerPool | None = None,
 ) -> Report:
-    """Analyze log files/directories/globs (already expanded) with `ruleset`."""
+    """Analyze log files/directories/globs (already expanded) with `ruleset`; `pool`: reader
+    workers started early (sources.parallel.early_pool)."""
     options = options or AnalyzeOptions()
     stats = ParseStats()
     matcher = RecordMatcher.of(ruleset)
@@ -71,6 +74,7 @@ def analyze(
         stdin=stdin,
         progress=options.progress,
         matcher=None if options.mine_patterns else matcher,
+        pool=pool,
     )
     return analyze_records(records, ruleset, stats, options, inputs=list(paths), matcher=matcher)
 

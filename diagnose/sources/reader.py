@@ -50,12 +50,14 @@ def read_records(
     stdin: BinaryIO | None = None,
     progress: Callable[[int], None] | None = None,
     matcher: RecordMatcher | None = None,
+    pool: WorkerPool | None = None,
 ) -> Iterator[RawRecord]:
     """Yield the readable, relevant, first-seen records of every input, in input order.
 
     `progress` receives the cumulative number of input bytes consumed (compressed size for
     gzip), so a progress bar's total is the sum of the file sizes. With `matcher`, records read
-    by worker processes come with their events (the workers match them).
+    by worker processes come with their events (the workers match them). `pool`: workers
+    already started (parallel.early_pool).
     """
     dedupe = Deduper()
     contexts: list[SourceContext] = []
@@ -63,7 +65,11 @@ def read_records(
     key = matcher_key(blob) if blob is not None else None
     if key is not None:
         keep_matcher(key, matcher)  # ranges read here, when workers fail, are matched too
-    pool = WorkerPool(setup=blob)
+    owned = pool is None  # a pool passed in (started early) is closed by its owner
+    if pool is None:
+        pool = WorkerPool(setup=blob)
+    else:
+        pool.setup = blob
     consumed = 0
     try:
         for path in _files(paths):
@@ -78,7 +84,8 @@ def read_records(
                     yield record
             consumed += opened.size
     finally:
-        pool.close()
+        if owned:
+            pool.close()
     _warn_naive(contexts, stats, default_tz)
 
 
