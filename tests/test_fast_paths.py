@@ -362,3 +362,25 @@ def test_reader_workers_match_records_as_the_parse_stage_does(sample, tmp_path, 
     assert matched_here  # the parse stage matched them this time
     assert by_workers == by_parse_stage
     assert by_workers["stats"]["events"] > 10
+
+
+def test_workers_start_early_only_for_inputs_they_will_read(tmp_path, monkeypatch):
+    """Started before the rules load for a plain file past MIN_SIZE; not for small files,
+    compressed ones (inflated in the main process) or stdin; closed when the run ends."""
+    import gzip
+
+    from diagnose.sources import parallel
+
+    monkeypatch.setattr(parallel, "MIN_SIZE", 1000)
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    big, small, packed = tmp_path / "big.jsonl", tmp_path / "small.jsonl", tmp_path / "big.gz"
+    big.write_text("\n".join(_lines(1, 50)) + "\n")
+    small.write_text(_lines(1, 1)[0] + "\n")
+    packed.write_bytes(gzip.compress(big.read_bytes(), compresslevel=0))
+    for specs in ([str(small)], [str(packed)], ["-"], [str(tmp_path / "missing")]):
+        with parallel.early_pool(specs) as pool:
+            assert pool is None, specs
+    with parallel.early_pool([str(small), str(big)]) as pool:
+        assert pool is not None and len(pool.procs) == 2
+        procs = list(pool.procs)
+    assert pool.procs == [] and all(p.poll() is not None for p in procs)

@@ -117,17 +117,10 @@ class WorkerPool:
 
 @contextmanager
 def early_pool(specs: list[str]) -> Iterator[WorkerPool | None]:
-    """Workers started before the rules load, when an input is big enough to be read by them:
-    their start (imports, ~0.3 s) overlaps the main process's own. None for small inputs,
-    which workers would only slow down."""
-    big = False
-    for spec in specs:
-        try:
-            big = big or (spec != "-" and os.path.isfile(spec)
-                          and os.path.getsize(spec) >= MIN_SIZE)
-        except OSError:
-            continue
-    if not big:
+    """Workers started before the rules load, when an input is one they will read: their start
+    (imports, ~0.3 s) overlaps the main process's own. None otherwise: for small or compressed
+    inputs they would only take CPU from the main process."""
+    if not any(_worth_workers(spec) for spec in specs):
         yield None
         return
     pool = WorkerPool()
@@ -136,6 +129,17 @@ def early_pool(specs: list[str]) -> Iterator[WorkerPool | None]:
         yield pool
     finally:
         pool.close()
+
+
+def _worth_workers(spec: str) -> bool:
+    """A plain file over MIN_SIZE (a .gz is inflated and read by the main process)."""
+    try:
+        if spec == "-" or not os.path.isfile(spec) or os.path.getsize(spec) < MIN_SIZE:
+            return False
+        with open(spec, "rb") as f:
+            return f.read(2) != b"\x1f\x8b"
+    except OSError:
+        return False
 
 
 def _spawn() -> subprocess.Popen:
