@@ -23,15 +23,13 @@ from .jsonpretty import _Entries
 from .parallel import WorkerPool, can_split, ordered_results
 from .prefilter import Prefilter
 from .stream import BLOCK, MAX_LINE, LineBlocks
-from .textparallel import _Aligned, _counting
+from .textparallel import Books, _Aligned, _counting, book_range, books_of
 from .worker import record_matcher
 
 _ERROR_LINE = re.compile(r" \(line (\d+)\)$")
 RANGE = 4 * BLOCK  # a multiple of BLOCK; entries are ~1 KB, so a range is ~30,000 of them
 
-# (records, records read, ignored, first unparsed (line, reason), unparsed total, naive, aware,
-#  lines)
-PrettyRangeResult = tuple[list[RawRecord], int, int, list[tuple[int, str]], int, int, int, int]
+PrettyRangeResult = tuple[list[RawRecord], Books, int]  # (records, books, lines in the range)
 
 
 def pretty_ranges(
@@ -80,16 +78,9 @@ def read_pretty_parallel(
             path, ctx.source, start, end, end == ranges[-1][1], indent, array, ctx.prefilter,
             ctx.default_tz, BLOCK, ctx.matcher),
     )
-    for (_, end), result in zip(ranges, results, strict=True):
-        records, read, ignored, unparsed, unparsed_total, naive, aware, lines = result
+    for (_, end), (records, books, lines) in zip(ranges, results, strict=True):
         offset = line - 1
-        ctx.count(read)
-        ctx.ignore(ignored)
-        for at, reason in unparsed:
-            ctx.unparsed(at + offset, _shifted(reason, offset))
-        ctx.stats.unparsed_total += unparsed_total - len(unparsed)
-        ctx.naive += naive
-        ctx.aware += aware
+        book_range(ctx, books, offset, _shifted)
         for record in records:
             record.line += offset
             yield record
@@ -141,8 +132,4 @@ def scan_pretty_range(
     match = record_matcher(matcher)
     if match is not None:
         match.pre_match(records)
-    unparsed = [(u.line, u.reason) for u in stats.unparsed]
-    return (
-        records, ctx.read, stats.ignored, unparsed, stats.unparsed_total, ctx.naive, ctx.aware,
-        lines[0],
-    )
+    return records, books_of(ctx), lines[0]

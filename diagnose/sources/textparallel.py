@@ -39,8 +39,32 @@ _PLAIN = re.compile(rb"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})? (?![A-Z
 
 # line, timestamp, severity, text, fields, events (when the worker matched them)
 Row = tuple[int, object, str | None, str, dict[str, str], list | None]
-# (rows, records read, ignored, first unparsed (line, reason), unparsed total, naive, aware, lines)
-TextRangeResult = tuple[list[Row], int, int, list[tuple[int, str]], int, int, int, int]
+# A worker's accounting of its range: records read, ignored, the first unparsed (line, reason),
+# unparsed total, naive and aware time stamps
+Books = tuple[int, int, list[tuple[int, str]], int, int, int]
+TextRangeResult = tuple[list[Row], Books, int]  # (rows, books, lines in the range)
+
+
+def books_of(ctx: SourceContext) -> Books:
+    """The accounting a worker's local context kept for one range (lines count from 1)."""
+    stats = ctx.stats
+    return (ctx.read, stats.ignored, [(u.line, u.reason) for u in stats.unparsed],
+            stats.unparsed_total, ctx.naive, ctx.aware)
+
+
+def book_range(
+    ctx: SourceContext, books: Books, offset: int,
+    reason: Callable[[str, int], str] = lambda why, _offset: why,
+) -> None:
+    """Book a range's accounting against the input, its lines shifted by `offset`."""
+    read, ignored, unparsed, unparsed_total, naive, aware = books
+    ctx.count(read)
+    ctx.ignore(ignored)
+    for at, why in unparsed:
+        ctx.unparsed(at + offset, reason(why, offset))
+    ctx.stats.unparsed_total += unparsed_total - len(unparsed)
+    ctx.naive += naive
+    ctx.aware += aware
 
 
 def text_ranges(
@@ -92,16 +116,10 @@ def read_text_parallel(
 ) -> Iterator[RawRecord]:
     """Same records, order, line numbers and accounting as text.read_text, over worker processes."""
     line = 1
-    for (_, end), result in zip(ranges, _results(path, ranges, ctx, pool), strict=True):
-        rows, read, ignored, unparsed, unparsed_total, naive, aware, lines = result
+    for (_, end), (rows, books, lines) in zip(ranges, _results(path, ranges, ctx, pool),
+                                              strict=True):
         offset = line - 1
-        ctx.count(read)
-        ctx.ignore(ignored)
-        for at, reason in unparsed:
-            ctx.unparsed(at + offset, reason)
-        ctx.stats.unparsed_total += unparsed_total - len(unparsed)
-        ctx.naive += naive
-        ctx.aware += aware
+        book_range(ctx, books, offset)
         source = ctx.source
         for at, ts, severity, text, fields, matched in rows:
             yield RawRecord(source, at + offset, ts, severity, text, fields,  # type: ignore[arg-type]
@@ -150,11 +168,7 @@ def scan_text_range(
     if match is not None:
         match.pre_match(records)
     rows = [(r.line, r.timestamp, r.severity, r.text, r.fields, r.matched) for r in records]
-    unparsed = [(u.line, u.reason) for u in stats.unparsed]
-    return (
-        rows, ctx.read, stats.ignored, unparsed, stats.unparsed_total, ctx.naive, ctx.aware,
-        lines[0],
-    )
+    return rows, books_of(ctx), lines[0]
 
 
 def _counting(blocks: Iterable, lines: list[int]) -> Iterator:
