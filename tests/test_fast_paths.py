@@ -384,3 +384,27 @@ def test_workers_start_early_only_for_inputs_they_will_read(tmp_path, monkeypatc
         assert pool is not None and len(pool.procs) == 2
         procs = list(pool.procs)
     assert pool.procs == [] and all(p.poll() is not None for p in procs)
+
+
+def test_workers_import_this_package_whatever_the_working_directory(tmp_path, monkeypatch):
+    """A `diagnose` folder in the working directory (a checkout of another version) once
+    replaced this package in the workers: `python -c` puts the working directory first on the
+    path. Workers start with -P, so they answer with this package's code."""
+    from datetime import UTC
+
+    from diagnose.sources.parallel import WorkerPool
+
+    impostor = tmp_path / "cwd" / "diagnose"
+    impostor.mkdir(parents=True)
+    (impostor / "__init__.py").write_text("raise ImportError('the wrong diagnose')\n")
+    monkeypatch.chdir(impostor.parent)
+    log = tmp_path / "app.jsonl"
+    log.write_text("\n".join(_lines(7, 200)) + "\n")
+    pool = WorkerPool(1)
+    try:
+        assert pool.start()
+        pool.send(0, (str(log), 0, log.stat().st_size, Prefilter(NEEDLES), UTC, None))
+        blocks = pool.receive(0)
+    finally:
+        pool.close()
+    assert sum(records for records, *_ in blocks) == 200
