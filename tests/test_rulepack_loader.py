@@ -535,3 +535,21 @@ def test_shipped_samples_are_tested_by_rules_test_and_a_users_at_every_load(tmp_
         load_rule_packs([user], include_builtin=False)
     [issue] = caught.value.issues
     assert (issue.key, issue.message.split(":")[0]) == ("/samples/0", "sample does not match")
+
+
+def test_an_edited_shipped_pattern_that_cannot_compile_is_a_rule_error(run_cli, tmp_path,
+                                                                       monkeypatch):
+    """Shipped patterns compile on first use (their tests compiled them all). One edited into
+    something RE2 refuses stops the run with the rule-pack exit code and one clear message."""
+    shipped = tmp_path / "shipped" / "core"
+    shutil.copytree(builtin_pack_dirs()[0], shipped)
+    rule = shipped / "events" / "router-unknown-ack.toml"
+    text = rule.read_text()
+    start = text.index("patterns = [") + len("patterns = [")
+    rule.write_text(text[:start] + "'(?<=x)Sending ack', " + text[start:])
+    monkeypatch.setattr("diagnose.rulepack.builtin.builtin_rules_root", lambda: shipped.parent)
+
+    result = run_cli("analyze", "samples/incident-execute-agent")
+    assert result.code == ExitCode.BAD_RULES, result.err
+    assert "a shipped rule pattern does not compile" in result.err
+    assert "Traceback" not in result.err

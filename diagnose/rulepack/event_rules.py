@@ -15,12 +15,15 @@ from .regex_safety import compile_checked
 MIN_PREFILTER_CHARS = 3
 
 
-def build_event_rule(doc: dict, path: Path, pack: str, log: IssueLog) -> EventRule | None:
-    """The typed rule, or None when the file had any issue (all of them reported to `log`)."""
+def build_event_rule(
+    doc: dict, path: Path, pack: str, log: IssueLog, *, shipped: bool = False
+) -> EventRule | None:
+    """The typed rule, or None when the file had any issue (all of them reported to `log`).
+    A `shipped` pack's RE2 patterns compile on first use (its tests compile them all)."""
     engine = doc.get("engine", "re2")
-    patterns = _compile_patterns(doc.get("patterns", []), log, engine)
-    exclude = _compile_patterns(doc.get("exclude", []), log, engine, key="exclude")
-    where = _compile_where(doc.get("where", {}), log, engine)
+    patterns = _compile_patterns(doc.get("patterns", []), log, engine, shipped)
+    exclude = _compile_patterns(doc.get("exclude", []), log, engine, shipped, key="exclude")
+    where = _compile_where(doc.get("where", {}), log, engine, shipped)
     _check_prefilter(doc.get("prefilter", []), log)
     if log.count:
         return None
@@ -53,11 +56,11 @@ def _sample(doc: dict) -> Sample:
     )
 
 
-def _compile_patterns(patterns: list[str], log: IssueLog, engine: str,
+def _compile_patterns(patterns: list[str], log: IssueLog, engine: str, shipped: bool,
                       key: str = "patterns") -> list:
     compiled = []
     for i, pattern in enumerate(patterns):
-        regex, problem = compile_checked(pattern, engine)
+        regex, problem = compile_checked(pattern, engine, deferred=shipped)
         if problem:
             log(f"/{key}/{i}", problem)
         else:
@@ -65,12 +68,14 @@ def _compile_patterns(patterns: list[str], log: IssueLog, engine: str,
     return compiled
 
 
-def _compile_where(where: dict[str, str], log: IssueLog, engine: str) -> dict[str, object]:
+def _compile_where(
+    where: dict[str, str], log: IssueLog, engine: str, shipped: bool
+) -> dict[str, object]:
     """`'/regex/'` values become compiled patterns (vetted like patterns); others match exactly."""
     conditions: dict[str, object] = {}
     for name, value in where.items():
         if len(value) >= 2 and value.startswith("/") and value.endswith("/"):
-            regex, problem = compile_checked(value[1:-1], engine)
+            regex, problem = compile_checked(value[1:-1], engine, deferred=shipped)
             if problem:
                 log(f"/where/{name}", problem)
                 continue

@@ -62,7 +62,7 @@ class _Loader:
         self.rule_ids: dict[str, Path] = {}
         self.pack_ids: dict[str, Path] = {}
         self.declared: dict[str, OutcomeClass] = {}  # classes of the packs read so far
-        self.test_samples = True  # of the pack being read
+        self.test_samples = True  # of the pack being read (False: a shipped pack)
 
     def check_classes(self) -> None:
         """A finding rule's role agrees with the role its class is declared with."""
@@ -185,7 +185,8 @@ class _Loader:
         if kind != folder_kind:
             return
         if kind == "event":
-            self._add_event_rule(build_event_rule(clean, path, pack_id, log), log)
+            self._add_event_rule(build_event_rule(clean, path, pack_id, log,
+                                                  shipped=not self.test_samples), log)
         else:
             check_template_placeholders(clean, log)
             rule = build_finding_rule(clean, path, pack_id, log)
