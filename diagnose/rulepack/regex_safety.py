@@ -238,22 +238,6 @@ class BoundedPattern:
     def __getstate__(self):
         return self.pattern
 
-    def _compile_now(self) -> None:
-        """A deferred pattern's first search. One that fails now was changed after its pack's
-        tests ran (an edited installed copy): a rule pack error, not a traceback."""
-        compiled, problem = compile_linear(self.pattern)
-        if compiled is None:
-            raise RulePackError(f"a shipped rule pattern does not compile: {problem}",
-                                hint=f"pattern {self.pattern[:80]!r}; reinstall diagnose")
-        self._regex, self._groups = compiled._regex, compiled._groups
-
-    @classmethod
-    def deferred(cls, pattern: str) -> LinearPattern:
-        """A pattern known to compile, compiled when it is first searched."""
-        linear = cls.__new__(cls)
-        linear.__setstate__(pattern)
-        return linear
-
     def __setstate__(self, state) -> None:
         self.__init__(re.compile(state))
 
