@@ -106,8 +106,6 @@ class _Entries:
         try:
             obj = orjson.loads(raw)  # 3-4x json; what it refuses, json decodes or explains
         except orjson.JSONDecodeError:
-            obj = None
-        if obj is None:
             yield from self._decode_plain(raw, line, neighbours)
         else:
             yield from self._records(obj, line, neighbours)

@@ -21,13 +21,17 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import InputError
 from ..model import RawRecord
 from .context import SourceContext
 from .jsonl import account
+from .stream import GZIP_MAGIC
 from .worker import RangeResult, scan_range
+
+if TYPE_CHECKING:
+    from ..parse import RecordMatcher
 
 T = TypeVar("T")
 
@@ -58,10 +62,11 @@ class WorkerPool:
     """Worker subprocesses (default_workers()), started on first use and shared by one
     read_records call."""
 
-    def __init__(self, workers: int | None = None, setup: bytes | None = None) -> None:
-        """`setup`: a pickled parse.RecordMatcher each worker receives once, as it starts (tasks
-        name it by its key: a task must stay small, or sending it could wait on a worker that
-        waits on us to read its result)."""
+    def __init__(self, workers: int | None = None,
+                 setup: tuple[bytes, RecordMatcher] | None = None) -> None:
+        """`setup`: (key, parse.RecordMatcher) each worker receives once, pickled as it starts
+        (tasks name it by its key: a task must stay small, or sending it could wait on a worker
+        that waits on us to read its result)."""
         self.size = default_workers() if workers is None else workers
         self.in_flight = max(IN_FLIGHT, 2 * self.size)
         self.procs: list[subprocess.Popen] = []
@@ -82,9 +87,11 @@ class WorkerPool:
         """Workers ready for tasks (spawned, and given the setup once), or False."""
         self.spawn()
         if not self.broken and self.setup is not None and not self.set_up:
+            key, matcher = self.setup
+            blob = matcher.blob()  # None: a rule that cannot be pickled; the parse stage matches
             try:
-                for worker in range(self.size):  # idle workers: they read it all at once
-                    self.send(worker, (b"setup", self.setup))
+                for worker in range(self.size if blob is not None else 0):
+                    self.send(worker, (b"setup", key, blob))  # idle workers read it at once
                 self.set_up = True
             except OSError:
                 self.close()
@@ -136,7 +143,7 @@ def _worth_workers(spec: str) -> bool:
         if spec == "-" or not os.path.isfile(spec) or os.path.getsize(spec) < MIN_SIZE:
             return False
         with open(spec, "rb") as f:
-            return f.read(2) != b"\x1f\x8b"
+            return f.read(len(GZIP_MAGIC)) != GZIP_MAGIC
     except OSError:
         return False
 

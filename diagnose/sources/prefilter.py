@@ -62,7 +62,7 @@ class Prefilter:
         forms.sort(key=len, reverse=True)
         self.text_needles: tuple[str, ...] = tuple(forms)
         self.byte_needles: tuple[bytes, ...] = tuple(f.encode("utf-8") for f in forms)
-        self._automaton: object = None  # built on first use; False when there are no needles
+        self._literals: object = None  # built on first use; False when there are no needles
 
     def match_bytes(self, raw: bytes) -> bool:
         return self._any_needle(raw) or (
@@ -99,14 +99,14 @@ class Prefilter:
 
     def _matcher(self) -> tuple[_Literals | None, int]:
         """(matcher of the needles then the request prefixes, number of plain needles)."""
-        if self._automaton is None:
+        if self._literals is None:
             patterns = list(self.byte_needles) + (list(_REQUEST_PREFIXES) if self.requests else [])
-            self._automaton = literal_matcher(patterns) if patterns else False
-        return (self._automaton or None), len(self.byte_needles)
+            self._literals = literal_matcher(patterns) if patterns else False
+        return (self._literals or None), len(self.byte_needles)
 
     def __getstate__(self) -> dict:
         """Pickled for worker processes without the matcher (each builds its own in ~10 ms)."""
-        return {**self.__dict__, "_automaton": None}
+        return {**self.__dict__, "_literals": None}
 
 
 def literal_matcher(patterns: list[bytes]) -> _Literals:

@@ -22,9 +22,9 @@ from .context import SourceContext
 from .jsonpretty import _Entries
 from .parallel import WorkerPool, can_split, ordered_results
 from .prefilter import Prefilter
-from .stream import BLOCK, MAX_LINE, LineBlocks
-from .textparallel import Books, _Aligned, _counting, book_range, books_of
-from .worker import record_matcher
+from .stream import BLOCK, MAX_LINE
+from .textparallel import Books, book_range, books_of, range_blocks
+from .worker import pre_match
 
 _ERROR_LINE = re.compile(r" \(line (\d+)\)$")
 RANGE = 4 * BLOCK  # a multiple of BLOCK; entries are ~1 KB, so a range is ~30,000 of them
@@ -119,17 +119,12 @@ def scan_pretty_range(
     lines = [0]
     entries = _Entries(ctx, b"\n" + indent + b"}", array)
     records: list[RawRecord] = []
-    with open(path, "rb", buffering=0) as f:
-        f.seek(start)
-        aligned = _Aligned(f, start, end, block)
-        for data, lo, hi, first, _ in _counting(LineBlocks(aligned, block), lines):  # type: ignore[arg-type]
-            if data is None:
-                entries.oversize(first)
-            else:
-                records.extend(entries.feed(data[lo:hi], first))
+    for data, lo, hi, first, _ in range_blocks(path, start, end, block, lines):
+        if data is None:
+            entries.oversize(first)
+        else:
+            records.extend(entries.feed(data[lo:hi], first))
     if last:
         entries.finish(None)
-    match = record_matcher(matcher)
-    if match is not None:
-        match.pre_match(records)
+    pre_match(matcher, records)
     return records, books_of(ctx), lines[0]

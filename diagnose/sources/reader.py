@@ -32,7 +32,7 @@ from .stream import MAX_LINE, ByteCounter, Input, open_path
 from .table import TableLayout
 from .text import read_text
 from .textparallel import read_text_parallel, text_ranges
-from .worker import keep_matcher, matcher_key
+from .worker import keep_matcher
 from .wrapper import wrapped_entries
 
 if TYPE_CHECKING:
@@ -61,15 +61,18 @@ def read_records(
     """
     dedupe = Deduper()
     contexts: list[SourceContext] = []
-    blob = matcher.blob() if matcher is not None else None
-    key = matcher_key(blob) if blob is not None else None
-    if key is not None:
-        keep_matcher(key, matcher)  # ranges read here, when workers fail, are matched too
+    # what ranges name the matcher by, in this process (ranges read here when workers fail)
+    # and in the workers (sent to them, pickled, as they start)
+    key = setup = None
+    if matcher is not None:
+        key = os.urandom(16)
+        keep_matcher(key, matcher)
+        setup = (key, matcher)
     owned = pool is None  # a pool passed in (started early) is closed by its owner
     if pool is None:
-        pool = WorkerPool(setup=blob)
+        pool = WorkerPool(setup=setup)
     else:
-        pool.setup = blob
+        pool.setup = setup
     consumed = 0
     try:
         for path in _files(paths):

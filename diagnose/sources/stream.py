@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - isal is a dependency; zlib does everyt
 BLOCK = 8 << 20
 MAX_LINE = 16 << 20
 BLANK_KEEP = 1 << 20  # blank head bytes kept before peek_content starts dropping them
-_GZIP_MAGIC = b"\x1f\x8b"
+GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _BLANK = b" \t\r\n" + _BOM
 
@@ -57,7 +57,7 @@ class Input:
         self._pending = b""
         head = self._fill(counter, 2)
         self._stream: object = counter
-        self.compressed = head[:2] == _GZIP_MAGIC
+        self.compressed = head[:2] == GZIP_MAGIC
         if self.compressed:
             self._stream = Gunzip(_Prefixed(head, counter))
         else:

@@ -19,7 +19,7 @@ accounting against the input. Files with a BOM or a blank head are read serially
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, tzinfo
 
 from ..model import ParseStats, RawRecord
@@ -28,7 +28,7 @@ from .parallel import WorkerPool, can_split, ordered_results
 from .prefilter import Prefilter
 from .stream import _BLANK, BLOCK, LineBlocks
 from .text import read_blocks
-from .worker import record_matcher
+from .worker import pre_match
 
 RANGE = 2 * BLOCK  # a multiple of BLOCK (ranges start after a serial block boundary); small: the
 # main process waits less for the first result
@@ -160,22 +160,20 @@ def scan_text_range(
     stats = ParseStats()
     ctx = SourceContext(source, stats, prefilter, default_tz)
     lines = [0]
-    with open(path, "rb", buffering=0) as f:
-        f.seek(start)
-        blocks = _counting(LineBlocks(_Aligned(f, start, end, block), block), lines)  # type: ignore[arg-type]
-        records = list(read_blocks(blocks, ctx))
-    match = record_matcher(matcher)
-    if match is not None:
-        match.pre_match(records)
+    records = list(read_blocks(range_blocks(path, start, end, block, lines), ctx))  # type: ignore[arg-type]
+    pre_match(matcher, records)
     rows = [(r.line, r.timestamp, r.severity, r.text, r.fields, r.matched) for r in records]
     return rows, books_of(ctx), lines[0]
 
 
-def _counting(blocks: Iterable, lines: list[int]) -> Iterator:
-    """Pass the blocks through, adding up their lines (a skipped over-long line is one)."""
-    for item in blocks:
-        lines[0] += item[4] if item[0] is not None else 1
-        yield item
+def range_blocks(path: str, start: int, end: int, block: int, lines: list[int]) -> Iterator:
+    """LineBlocks of the range [start, end) read in the serial reader's aligned steps, their
+    lines added up in `lines[0]` (a skipped over-long line is one). Read them all."""
+    with open(path, "rb", buffering=0) as f:
+        f.seek(start)
+        for item in LineBlocks(_Aligned(f, start, end, block), block):  # type: ignore[arg-type]
+            lines[0] += item[4] if item[0] is not None else 1
+            yield item
 
 
 class _Aligned:

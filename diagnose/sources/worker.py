@@ -2,7 +2,7 @@
 
 Started by parallel.py as `python -c "from diagnose.sources.worker import main; main()"`; reads
 pickled (path, start, end, prefilter, default_tz, matcher key) tasks on stdin and writes one
-pickled RangeResult per task on stdout, in order, until stdin closes. A (b"setup", pickled
+pickled RangeResult per task on stdout, in order, until stdin closes. A (b"setup", key, pickled
 matcher) message first gives it the event rules to match the records it decodes. Tasks
 starting with b"text" are plain-text ranges (textparallel.py), b"pretty" ranges of a gcloud
 array (prettyparallel.py).
@@ -10,12 +10,13 @@ array (prettyparallel.py).
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 import sys
+from collections.abc import Iterable
 from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING
 
+from ..model import RawRecord
 from .jsonl import BlockLines, Decoded, classify_block, decode_raw
 from .prefilter import Prefilter
 from .stream import MAX_LINE, LineBlocks
@@ -38,7 +39,6 @@ def scan_range(
     Line numbers are not known here; the parent sets them (`first line of block + index`).
     """
     out: RangeResult = []
-    match = record_matcher(matcher)
     with open(path, "rb", buffering=0) as f:
         f.seek(start)
         for data, lo, hi, _, newlines in LineBlocks(_Bounded(f, end - start), max_line=MAX_LINE):
@@ -49,18 +49,12 @@ def scan_range(
                 block = BlockLines(data, lo, hi)
                 decoded = [(i, decode_raw(raw, path, 0, default_tz, block.around(i)))
                            for i, raw in survivors]
-                if match is not None:
-                    match.pre_match(d[0] for _, d in decoded if not isinstance(d, str))
+                pre_match(matcher, (d[0] for _, d in decoded if not isinstance(d, str)))
                 out.append((records, newlines, decoded, 0))
     return out
 
 
 _MATCHERS: dict[bytes, RecordMatcher] = {}  # by key: the one of the analysis running
-
-
-def matcher_key(blob: bytes) -> bytes:
-    """What tasks name a pickled matcher by (16 bytes, not the 150 KB of rules)."""
-    return hashlib.blake2b(blob, digest_size=16).digest()
 
 
 def keep_matcher(key: bytes, matcher: RecordMatcher) -> None:
@@ -71,6 +65,13 @@ def keep_matcher(key: bytes, matcher: RecordMatcher) -> None:
 def record_matcher(key: bytes | None) -> RecordMatcher | None:
     """The matcher a task names; None (the parse stage matches) if this process has none."""
     return _MATCHERS.get(key) if key is not None else None
+
+
+def pre_match(key: bytes | None, records: Iterable[RawRecord]) -> None:
+    """Match a range's records with the matcher `key` names, when this process has it."""
+    match = record_matcher(key)
+    if match is not None:
+        match.pre_match(records)
 
 
 class _Bounded:
@@ -111,8 +112,8 @@ def main() -> None:
                 task = pickle.load(tasks)
             except EOFError:
                 return
-            if task[0] == b"setup":  # the rules to match records with; no answer
-                keep_matcher(matcher_key(task[1]), pickle.loads(task[1]))
+            if task[0] == b"setup":  # (b"setup", key, pickled matcher): no answer
+                keep_matcher(task[1], pickle.loads(task[2]))
                 continue
             pickle.dump(_run(task), results, pickle.HIGHEST_PROTOCOL)
             results.flush()
