@@ -7,6 +7,8 @@ instance (`MessageRouter detected unknown message type: X` ↔ its ack), put on 
 received, on the agent run live on that instance, or made a connection of their own (an auth
 failure, a `WebSocket error` before auth). A timeline is released once no event has touched it for
 `release_after`, so memory follows the number of live connections, not the size of the input.
+Live timelines are kept in order of their last event, so finding the expired ones reads only them,
+not every live timeline (60,000 at once on a busy hour).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class Correlator:
         self._placements_by_kind: dict[str, list[Placement]] = {}
         self.waited_for = {k for p in self.placements if p.strategy == "pair_next"
                            for k in p.pair_kinds}
-        self.live: dict[int, Connection] = {}
+        self.live: dict[int, Connection] = {}  # least recently touched first (see _touch)
         self.alias: dict[tuple[str, str], int] = {}
         self.pending: list[tuple[Event, Placement]] = []  # id-less lines waiting for their pair
         self.last_request: dict[str | None, tuple[Event, int]] = {}  # per instance
@@ -71,7 +73,7 @@ class Correlator:
             self._place_idless(event)
             return
         conn_id = self._resolve(event, keys)
-        conn = self.live[conn_id]
+        conn = self._touch(conn_id)
         self._track(event, conn_id)
         _append(conn, event)
         self._attach_pending(event, conn)
@@ -123,7 +125,7 @@ class Correlator:
             conn = self.live.get(conn_id) if conn_id is not None else None
             if conn is None or conn.ids or not timedelta(0) <= event.ts - conn.last_seen <= within:
                 return False
-            _append(conn, event)
+            _append(self._touch(conn_id), event)
             self._attach_pending(event, conn)
             return True
         if placement.strategy == "new_connection":
@@ -142,15 +144,21 @@ class Correlator:
             if conn_id in self.live and _same(event, request, placement.match) and (
                 timedelta(0) <= event.ts - request.ts <= within
             ):
-                _append(self.live[conn_id], event)
+                _append(self._touch(conn_id), event)
                 return True
             return False
         # live_run: the run on that instance this line is about
         runs = {c: t for c, t in self.running.get(instance, {}).items() if c in self.live}
         if not runs:
             return False
-        _append(self.live[_likeliest_run(event, runs)], event)
+        _append(self._touch(_likeliest_run(event, runs)), event)
         return True
+
+    def _touch(self, conn_id: int) -> Connection:
+        """The timeline, moved to the end of `live`: events come in time order, so `live` stays
+        ordered by each timeline's last event and the expired ones are always at its front."""
+        conn = self.live[conn_id] = self.live.pop(conn_id)
+        return conn
 
     def _track(self, event: Event, conn_id: int) -> None:
         instance = event.ids.get("instance")
@@ -168,11 +176,8 @@ class Correlator:
             if conn_id is not None and conn_id not in found:
                 found.append(conn_id)
         new_conn = event.ids.get("connection")
-        if new_conn:  # a reused user id on a different connection id is a new session
-            found = [
-                c for c in found
-                if new_conn in self.live[c].ids.get("connection", {new_conn})
-            ]
+        if new_conn and found:  # a reused user id on a different connection id is a new session
+            found = [c for c in found if _may_hold(self.live[c], "connection", new_conn)]
         if not found:
             return self._create(keys)
         target = found[0]
@@ -232,9 +237,11 @@ class Correlator:
         if self._last_sweep is not None and now - self._last_sweep < timedelta(seconds=5):
             return
         self._last_sweep = now
-        expired = [
-            cid for cid, conn in self.live.items() if now - conn.last_seen > self.release_after
-        ]
+        expired = []
+        for cid, conn in self.live.items():  # least recently touched first
+            if now - conn.last_seen <= self.release_after:
+                break
+            expired.append(cid)
         for cid in sorted(expired, key=lambda i: self.live[i].first_seen):
             conn = self.live.pop(cid)
             for name, values in conn.ids.items():
@@ -285,6 +292,12 @@ def _display_key(conn: Connection) -> str:
                     return value
     first = conn.events[0]
     return f"unidentified@{first.ts:%H:%M:%S.%f}"[:-3]
+
+
+def _may_hold(conn: Connection, name: str, value: str) -> bool:
+    """The timeline has `value` among its `name` ids, or no `name` id at all."""
+    values = conn.ids.get(name)
+    return values is None or value in values
 
 
 def _append(conn: Connection, event: Event) -> None:
