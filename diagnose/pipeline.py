@@ -17,6 +17,7 @@ from .attribution import Attribution
 from .classify import Vocabulary, classify_connection
 from .contrast import ContrastTally
 from .correlate import CorrelationStats, correlate
+from .gcpolicy import fewer_collections
 from .model import Connection, Event, Finding, ParseStats, RawRecord
 from .ordering import time_ordered
 from .outcomes import OutcomeStore, OutcomeTable
@@ -89,7 +90,19 @@ def analyze_records(
     matcher: RecordMatcher | None = None,
 ) -> Report:
     """Analyze an already-open record stream; `stats` carries the source's accounting."""
-    options = options or AnalyzeOptions()
+    with fewer_collections():
+        return _analyze_records(records, ruleset, stats, options or AnalyzeOptions(),
+                                inputs, matcher)
+
+
+def _analyze_records(
+    records: Iterable[RawRecord],
+    ruleset: RuleSet,
+    stats: ParseStats,
+    options: AnalyzeOptions,
+    inputs: list[str] | None,
+    matcher: RecordMatcher | None,
+) -> Report:
     started = time.perf_counter()
     miner = TemplateMiner() if options.mine_patterns else None
     errors = ErrorTally()

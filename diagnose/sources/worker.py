@@ -10,12 +10,14 @@ array (prettyparallel.py).
 
 from __future__ import annotations
 
+import gc
 import pickle
 import sys
 from collections.abc import Iterable
 from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING
 
+from ..gcpolicy import YOUNG_THRESHOLD
 from ..model import RawRecord
 from .jsonl import BlockLines, Decoded, classify_block, decode_raw
 from .prefilter import Prefilter
@@ -106,6 +108,7 @@ def _run(task: tuple) -> object:
 def main() -> None:
     """Serve tasks until stdin closes; any failure just ends the worker (the parent falls back)."""
     tasks, results = sys.stdin.buffer, sys.stdout.buffer
+    gc.set_threshold(YOUNG_THRESHOLD)  # this process only decodes and matches (gcpolicy.py)
     try:
         while True:
             try:
