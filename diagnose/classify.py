@@ -48,16 +48,27 @@ class Vocabulary:
     ending_kinds: frozenset[str]
     healthy: str
     pending: str
+    # each rule's trigger kinds, in `rules` order: a rule none of whose triggers is on a timeline
+    # cannot fire on it, and most timelines (healthy ones) hold a few kinds of dozens
+    triggers: list[frozenset[str]] = field(default_factory=list)
 
     @classmethod
     def of(cls, ruleset: RuleSet) -> Vocabulary:
+        rules = [r for r in ruleset.finding_rules if r.scope in CONNECTION_SCOPES]
         return cls(
-            rules=[r for r in ruleset.finding_rules if r.scope in CONNECTION_SCOPES],
+            rules=rules,
             symptom_kinds=ruleset.symptom_kinds,
             ending_kinds=ruleset.ending_kinds | ruleset.symptom_kinds,
             healthy=ruleset.class_with_role("ok", "healthy"),
             pending=ruleset.class_with_role("pending", "in_progress"),
+            triggers=[frozenset(r.when.trigger) for r in rules],
         )
+
+    def rules_on(self, conn: Connection) -> list[FindingRule]:
+        """The rules with a trigger kind on `conn`, in pack order (the others have no hit)."""
+        kinds = {e.kind for e in conn.events}
+        return [rule for rule, trigger in zip(self.rules, self.triggers, strict=True)
+                if not trigger.isdisjoint(kinds)]
 
 
 def classify_connection(
@@ -68,7 +79,8 @@ def classify_connection(
     vocab = ruleset if isinstance(ruleset, Vocabulary) else Vocabulary.of(ruleset)
     causes: list[Hit] = []
     pending = False
-    for rule in vocab.rules:
+    rules = vocab.rules_on(conn)
+    for rule in rules:
         if rule.when.type == "unexplained":
             continue
         hits, undecided = _evaluate(rule, conn, log_end, vocab.ending_kinds)
@@ -82,7 +94,7 @@ def classify_connection(
     symptom_events = [e for e in conn.events if e.kind in vocab.symptom_kinds]
     symptoms: list[Hit] = []
     if not causes:
-        for rule in vocab.rules:
+        for rule in rules:
             if rule.when.type == "unexplained":
                 symptoms.extend(_evaluate(rule, conn, log_end, vocab.ending_kinds)[0])
     if causes:
@@ -116,10 +128,10 @@ def _evaluate(
     a connection with thousands of events cannot make classification quadratic.
     """
     when = rule.when
-    window = timedelta(seconds=when.window_seconds)
     triggers = [e for e in conn.events if trigger_matches(rule, e)]
     if not triggers or not _context_holds(rule, conn):
         return [], False
+    window = timedelta(seconds=when.window_seconds)
     if when.type == "count":
         return _count_hits(rule, conn, triggers), False
     if when.type == "presence":
