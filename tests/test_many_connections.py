@@ -170,3 +170,42 @@ def test_wider_scope_windows_do_not_hold_connections_open():
     widest = max(r.when.window_seconds for r in ruleset.finding_rules)
     assert widest == 600  # the pack does have 10-minute wider-scope rules
     assert _release_after(Vocabulary.of(ruleset)) == timedelta(minutes=5)
+
+
+def _event(second: int, conn: str):
+    from datetime import UTC, datetime, timedelta
+
+    from diagnose.model import Event
+
+    ts = datetime(2026, 12, 1, 10, tzinfo=UTC) + timedelta(seconds=second)
+    return Event("ws.registered", ts, {"connection": conn}, {}, f"x.log:{second}", "r")
+
+
+def test_a_timeline_touched_again_outlives_one_opened_after_it():
+    """Expired timelines are read from the front of the live set, so a touch must move a
+    timeline to its back: `a` opened first but was active at 4 min, `b` only at 1 s."""
+    from datetime import timedelta
+
+    from diagnose.correlate import Correlator
+
+    correlator = Correlator(timedelta(minutes=5))
+    for event in (_event(0, "a"), _event(1, "b"), _event(240, "a")):
+        assert list(correlator.feed(event)) == []
+    released = list(correlator.feed(_event(400, "c")))
+    assert [conn.key for conn in released] == ["b"]
+    assert [conn.key for conn in correlator.finish()] == ["a", "c"]
+
+
+def test_an_analysis_leaves_the_callers_collector_settings_as_they_were(crowd):
+    """The analysis collects garbage less often while it runs (gcpolicy.py), and only then."""
+    import gc
+
+    import diagnose
+
+    before = gc.get_threshold()
+    gc.set_threshold(900, 11, 12)
+    try:
+        diagnose.analyze([str(crowd[0])])
+        assert gc.get_threshold() == (900, 11, 12)
+    finally:
+        gc.set_threshold(*before)
