@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator
 
+from .consume import consumed
 from .model import Event
 from .spill import SpillFile
 
@@ -34,17 +35,10 @@ def time_ordered(events: Iterable[Event], run_size: int | None = None) -> Iterat
         if not spilled:
             yield from run
             return
-        yield from heapq.merge(_consume(run), *(s.items() for s in spilled), key=Event.sort_key)
+        yield from heapq.merge(consumed(run), *(s.items() for s in spilled), key=Event.sort_key)
     finally:
         for spill in spilled:
             spill.remove()
-
-
-def _consume(run: list[Event]) -> Iterator[Event]:
-    """The run in order, letting go of each event as it is merged (not pinned to the end)."""
-    run.reverse()
-    while run:
-        yield run.pop()
 
 
 def _spill(run: list[Event], spilled: list[SpillFile]) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
+from ..consume import consumed
 from ..errors import InputError
 from ..model import RawRecord
 from .context import SourceContext
@@ -183,7 +184,7 @@ def read_jsonl_parallel(
     ranges = split_points(path, span)
     line = 1
     for range_no, result in enumerate(_results(path, ranges, ctx, pool)):
-        for records, newlines, survivors, oversize in result:
+        for records, newlines, survivors, oversize in consumed(result):
             if oversize:
                 ctx.count()
                 ctx.unparsed(line, "line longer than 16 MiB")
@@ -191,7 +192,7 @@ def read_jsonl_parallel(
                 continue
             ctx.count(records)
             ctx.ignore(records - len(survivors))
-            for index, decoded in survivors:
+            for index, decoded in consumed(survivors):
                 record = account(decoded, line + index, ctx)
                 if record is not None:
                     yield record

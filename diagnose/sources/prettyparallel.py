@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, tzinfo
 
+from ..consume import consumed
 from ..model import ParseStats, RawRecord
 from .context import SourceContext
 from .jsonpretty import _Entries
@@ -81,7 +82,7 @@ def read_pretty_parallel(
     for (_, end), (records, books, lines) in zip(ranges, results, strict=True):
         offset = line - 1
         book_range(ctx, books, offset, _shifted)
-        for record in records:
+        for record in consumed(records):
             record.line += offset
             yield record
         line += lines

@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, tzinfo
 
+from ..consume import consumed
 from ..model import ParseStats, RawRecord
 from .context import SourceContext
 from .parallel import WorkerPool, can_split, ordered_results
@@ -121,7 +122,7 @@ def read_text_parallel(
         offset = line - 1
         book_range(ctx, books, offset)
         source = ctx.source
-        for at, ts, severity, text, fields, matched in rows:
+        for at, ts, severity, text, fields, matched in consumed(rows):
             yield RawRecord(source, at + offset, ts, severity, text, fields,  # type: ignore[arg-type]
                             matched=matched)
         line += lines
