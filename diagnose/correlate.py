@@ -8,7 +8,8 @@ received, on the agent run live on that instance, or made a connection of their 
 failure, a `WebSocket error` before auth). A timeline is released once no event has touched it for
 `release_after`, so memory follows the number of live connections, not the size of the input.
 Live timelines are kept in order of their last event, so finding the expired ones reads only them,
-not every live timeline (60,000 at once on a busy hour).
+not every live timeline (60,000 at once on a busy hour). When that many are live, the ones idle for
+PACK_IDLE are packed (model.Connection.pack) until an event touches them or they are released.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ REQUEST_KINDS = ("message.received",)
 RUN_START_KINDS = ("agent.run_started",)
 RUN_END_KINDS = ("agent.run_completed", "lifecycle.agent_completed")
 MAX_PENDING = 10_000  # id-less lines waiting for their pair; the oldest give up first
+PACK_ABOVE = 10_000  # live timelines past which idle ones are packed (most inputs never get here)
+PACK_IDLE = timedelta(seconds=10)
 
 
 @dataclass(slots=True)
@@ -56,6 +59,7 @@ class Correlator:
         self.waited_for = {k for p in self.placements if p.strategy == "pair_next"
                            for k in p.pair_kinds}
         self.live: dict[int, Connection] = {}  # least recently touched first (see _touch)
+        self.unpacked: dict[int, None] = {}  # the live ones not packed, in the same order
         self.alias: dict[tuple[str, str], int] = {}
         self.pending: list[tuple[Event, Placement]] = []  # id-less lines waiting for their pair
         self.last_request: dict[str | None, tuple[Event, int]] = {}  # per instance
@@ -89,8 +93,8 @@ class Correlator:
             self.stats.count(event)
         self.pending.clear()
         for conn_id in sorted(self.live, key=lambda i: self.live[i].first_seen):
-            yield self._release(self.live[conn_id])
-        self.live.clear()
+            yield self._release(self.live.pop(conn_id))  # let go of each (unpacked) as it goes
+        self.unpacked.clear()
         self.alias.clear()
 
     # -- internals -------------------------------------------------------------------------
@@ -122,7 +126,7 @@ class Correlator:
             # the lines one failure writes within milliseconds (gunicorn's access line, the
             # endpoint's rejection, the auth client's reason) are one client's story
             conn_id = self.last_unnamed.get(instance)
-            conn = self.live.get(conn_id) if conn_id is not None else None
+            conn = self.live[conn_id].unpack() if conn_id in self.live else None
             if conn is None or conn.ids or not timedelta(0) <= event.ts - conn.last_seen <= within:
                 return False
             _append(self._touch(conn_id), event)
@@ -155,10 +159,12 @@ class Correlator:
         return True
 
     def _touch(self, conn_id: int) -> Connection:
-        """The timeline, moved to the end of `live`: events come in time order, so `live` stays
-        ordered by each timeline's last event and the expired ones are always at its front."""
+        """The timeline, unpacked and moved to the end of `live`: events come in time order, so
+        `live` stays ordered by each timeline's last event and the expired ones are at its front."""
         conn = self.live[conn_id] = self.live.pop(conn_id)
-        return conn
+        self.unpacked.pop(conn_id, None)
+        self.unpacked[conn_id] = None
+        return conn.unpack()
 
     def _track(self, event: Event, conn_id: int) -> None:
         instance = event.ids.get("instance")
@@ -177,7 +183,7 @@ class Correlator:
                 found.append(conn_id)
         new_conn = event.ids.get("connection")
         if new_conn and found:  # a reused user id on a different connection id is a new session
-            found = [c for c in found if _may_hold(self.live[c], "connection", new_conn)]
+            found = [c for c in found if _may_hold(self.live[c].unpack(), "connection", new_conn)]
         if not found:
             return self._create(keys)
         target = found[0]
@@ -189,18 +195,20 @@ class Correlator:
         conn_id = self._next
         self._next += 1
         self.live[conn_id] = Connection(key="")  # named when released, from all its ids
+        self.unpacked[conn_id] = None
         return conn_id
 
     def _release(self, conn: Connection) -> Connection:
         """Name the timeline by the id a user knows best (the client/user id the ack names,
         else its connection id…); a reused id gets #2, #3 in time order."""
-        base = _display_key(conn)
+        base = _display_key(conn.unpack())
         uses = self.key_uses.add(base)
         conn.key = base if uses == 1 else f"{base}#{uses}"
         return conn
 
     def _merge(self, target: int, other: int) -> None:
-        a, b = self.live[target], self.live.pop(other)
+        a, b = self.live[target].unpack(), self.live.pop(other).unpack()
+        self.unpacked.pop(other, None)
         a.events = sorted(a.events + b.events, key=Event.sort_key)
         for name, values in b.ids.items():
             a.ids.setdefault(name, set()).update(values)
@@ -243,7 +251,8 @@ class Correlator:
                 break
             expired.append(cid)
         for cid in sorted(expired, key=lambda i: self.live[i].first_seen):
-            conn = self.live.pop(cid)
+            conn = self.live.pop(cid).unpack()
+            self.unpacked.pop(cid, None)
             for name, values in conn.ids.items():
                 for value in values:
                     if self.alias.get((name, value)) == cid:
@@ -257,6 +266,19 @@ class Correlator:
             for runs in self.running.values():
                 runs.pop(cid, None)
             yield self._release(conn)
+        if len(self.live) > PACK_ABOVE:
+            self._pack_idle(now)
+
+    def _pack_idle(self, now: datetime) -> None:
+        """Pack the timelines no event touched for PACK_IDLE (the front of `unpacked`)."""
+        idle = []
+        for cid in self.unpacked:
+            if now - self.live[cid].last_seen <= PACK_IDLE:
+                break
+            idle.append(cid)
+        for cid in idle:
+            self.live[cid].pack()
+            del self.unpacked[cid]
 
 
 def correlate(

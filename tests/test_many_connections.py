@@ -209,3 +209,42 @@ def test_an_analysis_leaves_the_callers_collector_settings_as_they_were(crowd):
         assert gc.get_threshold() == (900, 11, 12)
     finally:
         gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize("sample", ["auth-rejection-hour.jsonl", "staging-hour.jsonl.gz",
+                                    "loguru-text.log", "incident-execute-agent"])
+def test_packing_idle_timelines_gives_the_same_report(run_cli, monkeypatch, sample):
+    """Past PACK_ABOVE live timelines the idle ones wait pickled; lowered to nothing here, every
+    timeline idle at a sweep is packed, and merges, placements and releases must unpack it."""
+    from datetime import timedelta
+
+    import diagnose.correlate as correlate
+
+    whole = _json(run_cli, SAMPLES / sample)
+    packs = []
+    pack = correlate.Connection.pack
+
+    def counting_pack(conn):
+        packs.append(conn.packed is None)
+        pack(conn)
+
+    monkeypatch.setattr(correlate, "PACK_ABOVE", 0)
+    monkeypatch.setattr(correlate, "PACK_IDLE", timedelta(0))
+    monkeypatch.setattr(correlate.Connection, "pack", counting_pack)
+    packed = _json(run_cli, SAMPLES / sample)
+    for doc in (whole, packed):
+        doc["provenance"].pop("elapsed_seconds", None)
+    assert packed == whole
+    assert any(packs)  # timelines were packed
+
+
+def test_a_packed_timeline_unpacks_to_the_same_events_and_ids():
+    from diagnose.model import Connection
+
+    events = [_event(1, "a"), _event(9, "a")]
+    conn = Connection("a", list(events), {"connection": {"a"}})
+    conn.pack()
+    assert (conn.events, conn.ids, conn.first_seen, conn.last_seen) == (
+        [], {}, events[0].ts, events[1].ts)
+    assert conn.unpack() is conn
+    assert (conn.events, conn.ids, conn.packed) == (events, {"connection": {"a"}}, None)
