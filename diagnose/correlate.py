@@ -59,7 +59,7 @@ class Correlator:
         self.waited_for = {k for p in self.placements if p.strategy == "pair_next"
                            for k in p.pair_kinds}
         self.live: dict[int, Connection] = {}  # least recently touched first (see _touch)
-        self.unpacked: dict[int, None] = {}  # the live ones not packed, in the same order
+        self.unpacked: dict[int, None] = {}  # the ones to pack when idle, in the same order
         self.alias: dict[tuple[str, str], int] = {}
         self.pending: list[tuple[Event, Placement]] = []  # id-less lines waiting for their pair
         self.last_request: dict[str | None, tuple[Event, int]] = {}  # per instance
