@@ -245,11 +245,7 @@ class Correlator:
         if self._last_sweep is not None and now - self._last_sweep < timedelta(seconds=5):
             return
         self._last_sweep = now
-        expired = []
-        for cid, conn in self.live.items():  # least recently touched first
-            if now - conn.last_seen <= self.release_after:
-                break
-            expired.append(cid)
+        expired = self._idle_front(self.live, now, self.release_after)
         for cid in sorted(expired, key=lambda i: self.live[i].first_seen):
             conn = self.live.pop(cid).unpack()
             self.unpacked.pop(cid, None)
@@ -271,14 +267,19 @@ class Correlator:
 
     def _pack_idle(self, now: datetime) -> None:
         """Pack the timelines no event touched for PACK_IDLE (the front of `unpacked`)."""
-        idle = []
-        for cid in self.unpacked:
-            if now - self.live[cid].last_seen <= PACK_IDLE:
-                break
-            idle.append(cid)
-        for cid in idle:
+        for cid in self._idle_front(self.unpacked, now, PACK_IDLE):
             self.live[cid].pack()
             del self.unpacked[cid]
+
+    def _idle_front(self, order: Iterable[int], now: datetime, idle: timedelta) -> list[int]:
+        """The timelines at the front of `order` (least recently touched first) that no event
+        touched for longer than `idle`: reading stops at the first one touched since."""
+        front = []
+        for cid in order:
+            if now - self.live[cid].last_seen <= idle:
+                break
+            front.append(cid)
+        return front
 
 
 def correlate(
