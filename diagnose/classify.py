@@ -64,9 +64,9 @@ class Vocabulary:
             triggers=[frozenset(r.when.trigger) for r in rules],
         )
 
-    def rules_on(self, conn: Connection) -> list[FindingRule]:
-        """The rules with a trigger kind on `conn`, in pack order (the others have no hit)."""
-        kinds = {e.kind for e in conn.events}
+    def rules_on(self, kinds: set[str]) -> list[FindingRule]:
+        """The rules with a trigger among a timeline's `kinds`, in pack order (the others have
+        no hit on it)."""
         return [rule for rule, trigger in zip(self.rules, self.triggers, strict=True)
                 if not trigger.isdisjoint(kinds)]
 
@@ -79,11 +79,12 @@ def classify_connection(
     vocab = ruleset if isinstance(ruleset, Vocabulary) else Vocabulary.of(ruleset)
     causes: list[Hit] = []
     pending = False
-    rules = vocab.rules_on(conn)
+    kinds = {e.kind for e in conn.events}
+    rules = vocab.rules_on(kinds)
     for rule in rules:
         if rule.when.type == "unexplained":
             continue
-        hits, undecided = _evaluate(rule, conn, log_end, vocab.ending_kinds)
+        hits, undecided = _evaluate(rule, conn, kinds, log_end, vocab.ending_kinds)
         pending = pending or undecided
         if rule.role == "cause":
             causes.extend(hits)
@@ -96,7 +97,7 @@ def classify_connection(
     if not causes:
         for rule in rules:
             if rule.when.type == "unexplained":
-                symptoms.extend(_evaluate(rule, conn, log_end, vocab.ending_kinds)[0])
+                symptoms.extend(_evaluate(rule, conn, kinds, log_end, vocab.ending_kinds)[0])
     if causes:
         outcome = causes[0].rule.cls
     elif symptoms:
@@ -120,16 +121,18 @@ def attrs_match(patterns: dict[str, re.Pattern], event: Event) -> bool:
 
 
 def _evaluate(
-    rule: FindingRule, conn: Connection, log_end: datetime, ending_kinds: frozenset[str]
+    rule: FindingRule, conn: Connection, kinds: set[str], log_end: datetime,
+    ending_kinds: frozenset[str],
 ) -> tuple[list[Hit], bool]:
-    """Returns the hits, and whether some trigger could not be decided before the logs end.
+    """Returns the hits, and whether some trigger could not be decided before the logs end;
+    `kinds`: every event kind on `conn`.
 
     Work per trigger is a binary search plus its window, never a scan of the whole timeline, so
     a connection with thousands of events cannot make classification quadratic.
     """
     when = rule.when
     triggers = [e for e in conn.events if trigger_matches(rule, e)]
-    if not triggers or not _context_holds(rule, conn):
+    if not triggers or not _context_holds(rule, kinds):
         return [], False
     window = timedelta(seconds=when.window_seconds)
     if when.type == "count":
@@ -161,10 +164,9 @@ def _evaluate(
     return [], undecided
 
 
-def _context_holds(rule: FindingRule, conn: Connection) -> bool:
+def _context_holds(rule: FindingRule, kinds: set[str]) -> bool:
     """`unless`: none of these kinds on the connection; `requires`: at least one of them."""
     when = rule.when
-    kinds = {e.kind for e in conn.events} if when.unless or when.requires else set()
     if when.unless and kinds & set(when.unless):
         return False
     return not when.requires or bool(kinds & set(when.requires))
