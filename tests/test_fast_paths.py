@@ -403,7 +403,7 @@ def test_workers_import_this_package_whatever_the_working_directory(tmp_path, mo
     pool = WorkerPool(1)
     try:
         assert pool.start()
-        pool.send(0, (str(log), 0, log.stat().st_size, Prefilter(NEEDLES), UTC, None))
+        pool.send(0, (b"jsonl", str(log), 0, log.stat().st_size, Prefilter(NEEDLES), UTC, None))
         blocks = pool.receive(0)
     finally:
         pool.close()

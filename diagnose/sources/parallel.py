@@ -21,7 +21,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from ..consume import consumed
 from ..errors import InputError
@@ -29,12 +29,10 @@ from ..model import RawRecord
 from .context import SourceContext
 from .jsonl import account
 from .stream import GZIP_MAGIC
-from .worker import RangeResult, scan_range
+from .worker import RangeResult, scanner
 
 if TYPE_CHECKING:
     from ..parse import RecordMatcher
-
-T = TypeVar("T")
 
 MIN_SIZE = 64 << 20  # below this, starting workers costs more than it saves
 RANGE = 32 << 20  # per task: small enough that in-flight results stay small
@@ -205,10 +203,8 @@ def _results(
     path: str, ranges: list[tuple[int, int]], ctx: SourceContext, pool: WorkerPool
 ) -> Iterator[RangeResult]:
     return ordered_results(
-        path, ranges, pool,
-        task=lambda start, end: (path, start, end, ctx.prefilter, ctx.default_tz, ctx.matcher),
-        scan_here=lambda start, end: scan_range(path, start, end, ctx.prefilter, ctx.default_tz,
-                                                ctx.matcher),
+        path, ranges, pool, b"jsonl",
+        lambda start, end: (path, start, end, ctx.prefilter, ctx.default_tz, ctx.matcher),
     )
 
 
@@ -216,18 +212,19 @@ def ordered_results(
     path: str,
     ranges: list[tuple[int, int]],
     pool: WorkerPool,
-    task: Callable[[int, int], tuple],
-    scan_here: Callable[[int, int], T],
-) -> Iterator[T]:
-    """Each range's result in order: from the workers while they work (up to pool.in_flight
-    ranges ahead), else — no pool, or a broken worker — computed here in-process."""
+    kind: bytes,
+    args: Callable[[int, int], tuple],
+) -> Iterator:
+    """Each range's result in order, read by `worker.scanner(kind)` with `args(start, end)`:
+    in the workers while they work (up to pool.in_flight ranges ahead), else — no pool, or a
+    broken worker — here in-process, with the same arguments."""
     sent = 0
     for index, (start, end) in enumerate(ranges):
         result = None
         if pool.start():
             try:
                 while sent < len(ranges) and sent < index + pool.in_flight:
-                    pool.send(sent % pool.size, task(*ranges[sent]))
+                    pool.send(sent % pool.size, (kind, *args(*ranges[sent])))
                     sent += 1
                 result = pool.receive(index % pool.size)
             except Exception:  # noqa: BLE001 - whatever a failed worker left in the pipe (a cut
@@ -236,7 +233,7 @@ def ordered_results(
                 pool.close()
         if result is None:
             try:
-                result = scan_here(start, end)
+                result = scanner(kind)(*args(start, end))
             except OSError as exc:
                 raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
         yield result

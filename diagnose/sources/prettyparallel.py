@@ -71,13 +71,9 @@ def read_pretty_parallel(
     """Same records, order, line numbers and accounting as jsonpretty.read_pretty."""
     line = 1
     results = ordered_results(
-        path, ranges, pool,
-        task=lambda start, end: (b"pretty", path, ctx.source, start, end, end == ranges[-1][1],
-                                 indent, array, ctx.prefilter, ctx.default_tz, BLOCK,
-                                 ctx.matcher),
-        scan_here=lambda start, end: scan_pretty_range(
-            path, ctx.source, start, end, end == ranges[-1][1], indent, array, ctx.prefilter,
-            ctx.default_tz, BLOCK, ctx.matcher),
+        path, ranges, pool, b"pretty",
+        lambda start, end: (path, ctx.source, start, end, end == ranges[-1][1], indent, array,
+                            ctx.prefilter, ctx.default_tz, BLOCK, ctx.matcher),
     )
     for (_, end), (records, books, lines) in zip(ranges, results, strict=True):
         offset = line - 1

@@ -134,12 +134,9 @@ def _results(
     path: str, ranges: list[tuple[int, int]], ctx: SourceContext, pool: WorkerPool
 ) -> Iterator[TextRangeResult]:
     return ordered_results(
-        path, ranges, pool,
-        task=lambda start, end: (b"text", path, ctx.source, start, end, ctx.prefilter,
-                                 ctx.default_tz, BLOCK, ctx.matcher),
-        scan_here=lambda start, end: scan_text_range(path, ctx.source, start, end,
-                                                     ctx.prefilter, ctx.default_tz, BLOCK,
-                                                     ctx.matcher),
+        path, ranges, pool, b"text",
+        lambda start, end: (path, ctx.source, start, end, ctx.prefilter, ctx.default_tz, BLOCK,
+                            ctx.matcher),
     )
 
 

@@ -1,11 +1,11 @@
 """Worker process for parallel.py: classify byte ranges of a JSONL file, answer over pipes.
 
-Started by parallel.py as `python -c "from diagnose.sources.worker import main; main()"`; reads
-pickled (path, start, end, prefilter, default_tz, matcher key) tasks on stdin and writes one
-pickled RangeResult per task on stdout, in order, until stdin closes. A (b"setup", key, pickled
-matcher) message first gives it the event rules to match the records it decodes. Tasks
-starting with b"text" are plain-text ranges (textparallel.py), b"pretty" ranges of a gcloud
-array (prettyparallel.py).
+Started by parallel.py as `python -P -c "from diagnose.sources.worker import main; main()"`;
+reads pickled (kind, *arguments) tasks on stdin and writes one pickled result per task on
+stdout, in order, until stdin closes: `scanner(kind)(*arguments)`, where kind is b"jsonl"
+(scan_range below), b"text" (textparallel.py) or b"pretty" (a gcloud array, prettyparallel.py).
+A (b"setup", key, pickled matcher) message first gives it the event rules to match the records
+it decodes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import pickle
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING
 
@@ -91,18 +91,19 @@ class _Bounded:
         return data
 
 
-def _run(task: tuple) -> object:
-    """A JSONL range task, (b"text", …) for textparallel.scan_text_range, or (b"pretty", …)
-    for prettyparallel.scan_pretty_range."""
-    if task[0] == b"text":  # paths are str, so no JSONL task starts so
+def scanner(kind: bytes) -> Callable[..., object]:
+    """The function that reads one range of a `kind` input, in a worker or in-process."""
+    if kind == b"jsonl":
+        return scan_range
+    if kind == b"text":
         from .textparallel import scan_text_range  # imports parallel.py, which imports this
 
-        return scan_text_range(*task[1:])
-    if task[0] == b"pretty":
+        return scan_text_range
+    if kind == b"pretty":
         from .prettyparallel import scan_pretty_range
 
-        return scan_pretty_range(*task[1:])
-    return scan_range(*task)
+        return scan_pretty_range
+    raise ValueError(f"no range reader for {kind!r}")
 
 
 def main() -> None:
@@ -118,7 +119,8 @@ def main() -> None:
             if task[0] == b"setup":  # (b"setup", key, pickled matcher): no answer
                 keep_matcher(task[1], pickle.loads(task[2]))
                 continue
-            pickle.dump(_run(task), results, pickle.HIGHEST_PROTOCOL)
+            kind, *arguments = task
+            pickle.dump(scanner(kind)(*arguments), results, pickle.HIGHEST_PROTOCOL)
             results.flush()
     except (KeyboardInterrupt, OSError):
         sys.exit(1)
