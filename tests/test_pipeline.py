@@ -23,6 +23,29 @@ def test_spilled_runs_merge_into_the_same_order_as_an_in_memory_sort():
     ]
 
 
+def test_events_already_in_time_order_are_read_back_run_after_run(monkeypatch):
+    import diagnose.ordering as ordering
+
+    def no_merge(*_runs, **_kw):
+        raise AssertionError("runs in order need no merge")
+
+    monkeypatch.setattr(ordering.heapq, "merge", no_merge)
+    events = [_event(i, i // 3) for i in range(1, 300)]  # three lines a second, in order
+    merged = list(time_ordered(iter(events), run_size=37))
+    assert [e.provenance for e in merged] == [e.provenance for e in events]
+
+
+def test_equal_keys_keep_their_input_order_across_runs_merged_or_not():
+    def tie(rule: str) -> Event:  # one record, one kind, several rules: the same sort key
+        return Event("client.timeout", _event(1, 5).ts, {}, {}, "f.log:9", rule)
+
+    in_order = [tie("a"), tie("b"), tie("c"), tie("d"), tie("e")]
+    assert [e.rule_id for e in time_ordered(in_order, run_size=2)] == list("abcde")
+    earlier = _event(2, 0)  # out of order: the runs overlap and are merged
+    merged = list(time_ordered([tie("a"), tie("b"), tie("c"), earlier], run_size=2))
+    assert [e.rule_id for e in merged] == ["r", "a", "b", "c"]
+
+
 def test_same_instant_lines_keep_their_file_order():
     # line 4 before line 11 at the same time stamp (a string sort would put 11 first)
     merged = list(time_ordered([_event(11, 0), _event(4, 0)]))
