@@ -110,7 +110,7 @@ def parse_records(
     the unexplained-error tally). A record a reader worker already matched brings its events.
     """
     matcher = matcher or RecordMatcher.of(ruleset)
-    ignore_ids = ruleset.ignore_ids
+    ignored_id = IgnoredIds(ruleset.ignore_ids)
     last_time: dict[str, datetime] = {}  # per source: where an untimed record is placed
     for record in records:
         ts = record.timestamp
@@ -127,8 +127,8 @@ def parse_records(
             record.matched = None
             for event in events:
                 event.provenance = record.provenance
-        if events and ignore_ids:
-            events = [e for e in events if not _ignored_id(e, ignore_ids)]
+        if events and ignored_id.names:
+            events = [e for e in events if not ignored_id(e)]
             if not events:
                 stats.ignored_by_rule += 1
         if not events:
@@ -146,12 +146,37 @@ def parse_records(
         yield from events
 
 
-def _ignored_id(event: Event, ignore_ids: list[tuple[str, object]]) -> bool:
-    """Ids the pack says are never a user's (e.g. the backend's own `startup_test_` probes)."""
-    return any(
-        (value := event.ids.get(name)) is not None and pattern.search(value)
-        for name, pattern in ignore_ids
-    )
+class IgnoredIds:
+    """Ids the pack says are never a user's (e.g. the backend's own `startup_test_` probes).
+
+    Asked once per event: an event naming none of these id kinds is answered by a set check,
+    and each id value's answer is remembered (a timeline names the same user line after line),
+    at most CACHE values at a time."""
+
+    CACHE = 4096
+
+    def __init__(self, ignore_ids: list[tuple[str, object]]) -> None:
+        self.ignore_ids = ignore_ids
+        self.names = {name for name, _ in ignore_ids}
+        self.known: dict[tuple[str, str], bool] = {}
+
+    def __call__(self, event: Event) -> bool:
+        ids = event.ids
+        if self.names.isdisjoint(ids):
+            return False
+        for name, pattern in self.ignore_ids:
+            value = ids.get(name)
+            if value is None:
+                continue
+            key = (name, value)
+            hit = self.known.get(key)
+            if hit is None:
+                if len(self.known) >= self.CACHE:
+                    self.known.clear()
+                hit = self.known[key] = pattern.search(value) is not None
+            if hit:
+                return True
+        return False
 
 
 def _events_for(

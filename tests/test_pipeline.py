@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from diagnose.model import Event
 from diagnose.ordering import time_ordered
@@ -72,3 +74,33 @@ def test_client_timeouts_in_a_newest_first_export_go_to_the_user_named_before_th
     doc = json.loads(run_cli("analyze", export, "-f", "json").out)
     timeouts = {o["connection"]: o["client_timeouts"] for o in doc["outcomes"]}
     assert timeouts == {"e2e-staging-aaaa1111": 1, "e2e-staging-bbbb2222": 1}
+
+
+def test_the_backends_own_startup_probes_are_not_connections(run_cli, tmp_path):
+    # The core pack's ignore_ids: user ids `startup_test_…` are the backend probing itself.
+    sample = Path(__file__).parent.parent / "samples" / "loguru-text.log"
+    text = sample.read_text()
+    assert text.count("101463487227881885914") == 7
+    probe = tmp_path / "probe.log"
+    probe.write_text(text.replace("101463487227881885914", "startup_test_probe1"))
+    before = json.loads(run_cli("analyze", sample, "-f", "json").out)
+    after = json.loads(run_cli("analyze", probe, "-f", "json").out)
+    assert ("101463487227881885914", "routing_failure") in {
+        (o["connection"], o["outcome"]) for o in before["outcomes"]}
+    assert not [o for o in after["outcomes"] if "startup_test" in o["connection"]]
+    assert "routing_failure" not in {o["outcome"] for o in after["outcomes"]}
+
+
+def test_ignored_ids_are_remembered_within_a_bound():
+    from diagnose.parse import IgnoredIds
+
+    ignored = IgnoredIds([("user", re.compile("^startup_test_"))])
+    def with_user(user: str) -> Event:
+        return Event("x", _event(1, 0).ts, {"user": user}, {}, "f.log:1", "r")
+
+    assert ignored(with_user("startup_test_1")) and not ignored(with_user("alice"))
+    assert not ignored(Event("x", _event(1, 0).ts, {"run": "startup_test_1"}, {}, "f:1", "r"))
+    for n in range(IgnoredIds.CACHE + 10):
+        ignored(with_user(f"user{n}"))
+    assert len(ignored.known) <= IgnoredIds.CACHE
+    assert ignored(with_user("startup_test_1"))
