@@ -663,6 +663,36 @@ def test_planned_text_blocks_read_exactly_as_line_by_line(tmp_path, monkeypatch)
     assert (slow_stats, slow_ctx.naive) == (stats, ctx.naive)
 
 
+def test_bulk_plain_line_test_answers_as_the_regex_on_each_line():
+    import numpy as np
+
+    from diagnose.sources.textclean import PLAIN_LINE
+    from diagnose.sources.textfast import plain_lines
+
+    stamps = [b"2024-01-01 00:00:00", b"2024-01-01T00:00:00", b"9999-99-99 99:99:99",
+              b"2024-01-01 00:00:0a", b"2024:01-01 00:00:00", b"2024-01-01X00:00:00"]
+    fractions = [b"", b".", b",", b".1", b".12", b".123", b",123", b".123456", b".123456789",
+                 b".1234567890", b".12a"]
+    tails = [b" x", b" A", b" <i>", b" ", b"", b"  | INFO", b"x", b" |", b"Z x", b" a b c d e f g"]
+    rng = random.Random(16)
+    for _ in range(400):
+        lines = [rng.choice(stamps) + rng.choice(fractions) + rng.choice(tails)
+                 for _ in range(rng.randrange(1, 40))]
+        for _ in range(rng.randrange(3)):  # a stray byte anywhere, a blank or traceback line
+            k = rng.randrange(len(lines))
+            line = bytearray(lines[k] or b"x")
+            line[rng.randrange(len(line))] = rng.choice(b"09 .,:-T<A|")
+            lines[k] = rng.choice([bytes(line), b"", b"  File x"])
+        data = b"lead\n" + b"\n".join(lines) + rng.choice([b"\n", b""])
+        lo, hi = 5, len(data)
+        starts = [0]
+        for line in lines[:-1]:
+            starts.append(starts[-1] + len(line) + 1)
+        want = [PLAIN_LINE.match(line) is not None for line in lines]
+        got = plain_lines(data, lo, hi, np.array(starts, dtype=np.int64)).tolist()
+        assert got == want, (data, got, want)
+
+
 def test_text_ranges_start_at_records_and_match_the_serial_reader(tmp_path, monkeypatch):
     path = str(tmp_path / "big.log")
     _text_file(path, noise=3000)

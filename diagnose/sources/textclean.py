@@ -20,6 +20,9 @@ LEVELS: dict[str, str] = {
     "CRIT": "CRITICAL", "EMERG": "EMERGENCY",  # Apache
 }
 
+# A plain line (textfast.py), for one line without its newline: a stamp, an optional fraction,
+# a space, then neither an ASCII capital nor `<` (so no zone word or colour tag can follow).
+PLAIN_LINE = re.compile(rb"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})? (?![A-Z<])")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 # Only loguru's own colour/style tags, so `<module>` in a traceback survives.
 _LOGURU_TAG = re.compile(

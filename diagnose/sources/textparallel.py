@@ -18,7 +18,6 @@ accounting against the input. Files with a BOM or a blank head are read serially
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, tzinfo
 
@@ -29,14 +28,13 @@ from .parallel import WorkerPool, can_split, ordered_results
 from .prefilter import Prefilter
 from .stream import _BLANK, BLOCK, LineBlocks
 from .text import read_blocks
+from .textclean import PLAIN_LINE
 from .worker import pre_match
 
 RANGE = 2 * BLOCK  # a multiple of BLOCK (ranges start after a serial block boundary); small: the
 # main process waits less for the first result
 _HEAD = 1 << 16  # Input.peek_content reads this much before the first block
 _FIRST_LINE = 1 << 16  # the line starting a range must end within this many bytes
-# textfast's plain line, for one line without its newline.
-_PLAIN = re.compile(rb"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})? (?![A-Z<])")
 
 # line, timestamp, severity, text, fields, events (when the worker matched them)
 Row = tuple[int, object, str | None, str, dict[str, str], list | None]
@@ -104,7 +102,7 @@ def _range_start(f, boundary: int, block: int) -> int | None:
         return None
     if data.find(b"\x00", offset, end) >= 0:  # a NUL line is no record start
         return None
-    return start if _PLAIN.match(data, offset, end) else None
+    return start if PLAIN_LINE.match(data, offset, end) else None
 
 
 def read_text_parallel(
