@@ -408,3 +408,22 @@ def test_workers_import_this_package_whatever_the_working_directory(tmp_path, mo
     finally:
         pool.close()
     assert sum(records for records, *_ in blocks) == 200
+
+
+@pytest.mark.parametrize("size", [2_000, 200_000])  # below and above jsonl.VECTOR_MIN
+def test_blocks_classified_uncounted_answer_as_counted_ones(size):
+    """Worker ranges leave newlines uncounted (-1) until classify_block counts them."""
+    from diagnose.sources.jsonl import VECTOR_MIN, classify_block
+
+    prefilter = Prefilter(NEEDLES)
+    lines = _lines(size, size // 40)
+    body = "\n".join(lines).encode()
+    assert (len(body) > VECTOR_MIN) == (size > VECTOR_MIN)
+    for tail in (b"\n", b"", b"\nnot json\n", b"\n\n"):
+        data = b"xx" + body + tail
+        lo, hi = 2, len(data)
+        counted = data.count(b"\n", lo, hi)
+        for prefilter_or_none in (prefilter, None):
+            want = classify_block(data, lo, hi, counted, prefilter_or_none)
+            assert classify_block(data, lo, hi, -1, prefilter_or_none) == want
+            assert want[2] == counted

@@ -34,7 +34,7 @@ def read_jsonl(source: Input, ctx: SourceContext) -> Iterator[RawRecord]:
             ctx.count()
             ctx.unparsed(first, "line longer than 16 MiB")
             continue
-        records, survivors = classify_block(data, lo, hi, newlines, ctx.prefilter)
+        records, survivors, _ = classify_block(data, lo, hi, newlines, ctx.prefilter)
         yield from decode_survivors(records, survivors, first, ctx, BlockLines(data, lo, hi))
     if blocks.truncated_at:
         ctx.count()
@@ -87,24 +87,33 @@ class BlockLines:
 
 def classify_block(
     data: bytes, lo: int, hi: int, newlines: int, prefilter: Prefilter | None
-) -> tuple[int, list[Survivor]]:
-    """(records in data[lo:hi], lines to decode): prefilter hits plus lines that are not objects.
+) -> tuple[int, list[Survivor], int]:
+    """(records in data[lo:hi], lines to decode, b"\n"s in it): prefilter hits plus lines
+    that are not objects. `newlines` -1: not counted yet (the numpy path counts them anyway).
 
     Pure, so worker processes run it on byte ranges of one file.
     """
     if not data.endswith(b"\n", lo, hi):  # the last line of the input: give it its newline
-        data, lo, hi, newlines = data[lo:hi] + b"\n", 0, hi - lo + 1, newlines + 1
-    if prefilter is None:
-        return _classify_lines(data[lo:hi], prefilter)
-    if hi - lo >= VECTOR_MIN and (vector := _vector_lines(data, lo, hi, prefilter)) is not None:
-        return newlines, vector
-    if not _well_formed(data, lo, hi, newlines):
-        return _classify_lines(data[lo:hi], prefilter)
-    return newlines, list(_hit_lines(data, lo, hi, prefilter.hit_positions(data, lo, hi)))
+        newlines = data.count(b"\n", lo, hi) if newlines < 0 else newlines
+        records, survivors, _ = classify_block(
+            data[lo:hi] + b"\n", 0, hi - lo + 1, newlines + 1, prefilter)
+        return records, survivors, newlines
+    if prefilter is not None and hi - lo >= VECTOR_MIN and (
+            vector := _vector_lines(data, lo, hi, prefilter)) is not None:
+        lines, survivors = vector
+        return lines, survivors, lines
+    newlines = data.count(b"\n", lo, hi) if newlines < 0 else newlines
+    if prefilter is None or not _well_formed(data, lo, hi, newlines):
+        return (*_classify_lines(data[lo:hi], prefilter), newlines)
+    hits = prefilter.hit_positions(data, lo, hi)
+    return newlines, list(_hit_lines(data, lo, hi, hits)), newlines
 
 
-def _vector_lines(data: bytes, lo: int, hi: int, prefilter: Prefilter) -> list[Survivor] | None:
-    """The numpy path for big blocks: structure check and hit → line mapping in one go."""
+def _vector_lines(
+    data: bytes, lo: int, hi: int, prefilter: Prefilter
+) -> tuple[int, list[Survivor]] | None:
+    """The numpy path for big blocks: structure check, line count and hit → line mapping in
+    one go."""
     try:
         from .bigram import object_lines
     except ImportError:
@@ -114,10 +123,11 @@ def _vector_lines(data: bytes, lo: int, hi: int, prefilter: Prefilter) -> list[S
         return None
     hits = prefilter.hit_positions(data, lo, hi)
     if not hits:
-        return []
+        return len(ends), []
     lines = sorted(set(ends.searchsorted(hits).tolist()))
     starts = [int(ends[i - 1]) + 1 if i else lo for i in lines]
-    return [(i, data[s : int(ends[i])].rstrip(b"\r")) for i, s in zip(lines, starts, strict=True)]
+    return len(ends), [(i, data[s : int(ends[i])].rstrip(b"\r"))
+                       for i, s in zip(lines, starts, strict=True)]
 
 
 def _well_formed(data: bytes, lo: int, hi: int, lines: int) -> bool:

@@ -281,12 +281,16 @@ class LineBlocks:
     b"\n" (except possibly the very last run), `newlines` is how many b"\n" it holds. `data` is
     None for a line longer than `max_line` (skipped; `first_line` is its number). `truncated_at`
     is the line where a broken stream stopped (its partial last line is dropped, not read).
+    With `count=False` a big run's `newlines` is -1 (its reader counts them with what it
+    does anyway) and line numbers are not kept: for worker ranges, numbered by the parent.
     """
 
-    def __init__(self, source: Input, block: int = BLOCK, max_line: int = MAX_LINE) -> None:
+    def __init__(self, source: Input, block: int = BLOCK, max_line: int = MAX_LINE,
+                 count: bool = True) -> None:
         self.source = source
         self.block = block
         self.max_line = max_line
+        self.count = count
         self.truncated_at = 0
 
     def __iter__(self) -> Iterator[tuple[bytes | None, int, int, int, int]]:
@@ -311,7 +315,7 @@ class LineBlocks:
                     line, lo = line + 1, nl + 1
                 cut = chunk.rfind(b"\n") + 1
                 if cut > lo:
-                    count = chunk.count(b"\n", lo, cut)
+                    count = chunk.count(b"\n", lo, cut) if self.count else -1
                     yield chunk, lo, cut, line, count
                     line += count
                 rest = chunk[cut:]

@@ -43,11 +43,12 @@ def scan_range(
     out: RangeResult = []
     with open(path, "rb", buffering=0) as f:
         f.seek(start)
-        for data, lo, hi, _, newlines in LineBlocks(_Bounded(f, end - start), max_line=MAX_LINE):
+        blocks = LineBlocks(_Bounded(f, end - start), max_line=MAX_LINE, count=False)
+        for data, lo, hi, _, counted in blocks:
             if data is None:
                 out.append((0, 0, [], 1))
             else:
-                records, survivors = classify_block(data, lo, hi, newlines, prefilter)
+                records, survivors, newlines = classify_block(data, lo, hi, counted, prefilter)
                 block = BlockLines(data, lo, hi)
                 decoded = [(i, decode_raw(raw, path, 0, default_tz, block.around(i)))
                            for i, raw in survivors]
