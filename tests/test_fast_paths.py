@@ -118,6 +118,25 @@ def _read_all(path: str, stdin=None):
         stats.records_read, stats.ignored, [(u.line, u.reason) for u in stats.unparsed])
 
 
+def test_gzip_read_in_small_steps_gives_what_one_big_read_gives(tmp_path):
+    """ISA-L holds output back once it has taken all the input (24 KB here with 16 KB
+    reads): a cut file read in small steps lost it to the truncation error."""
+    from diagnose.sources.stream import ByteCounter, Input
+
+    for name, blob in _gzip_cases(tmp_path).items():
+        path = tmp_path / f"{name}.jsonl.gz"
+        path.write_bytes(blob)
+        answers = set()
+        for step in (1000, 16_384, 100_000, 8 << 20):
+            with open(path, "rb") as f:
+                source = Input(ByteCounter(f, None, 0))
+                chunks = []
+                while data := source.read(step):
+                    chunks.append(data)
+            answers.add((b"".join(chunks), source.error))
+        assert len(answers) == 1, name
+
+
 def test_isal_gzip_reads_exactly_what_zlib_reads(tmp_path, monkeypatch):
     import diagnose.sources.stream as stream
 

@@ -137,6 +137,8 @@ class Gunzip:
         self.error: str | None = None
         self.started = False
         self.delivered = 0  # decompressed bytes handed out (or skipped after a rewind)
+        # the input ended without the end-of-stream marker: None until asked what is held back
+        self.draining: bool | None = None
 
     def read(self, n: int) -> bytes:
         data = self._read(n)
@@ -159,6 +161,8 @@ class Gunzip:
             else:
                 data = self._inflate(src, n - size)
             self.started = True
+            if self.draining and data:  # it held some: ask again until it gives nothing
+                self.draining = None
             parts.append(data)
             size += len(data)
         return b"".join(parts)
@@ -226,6 +230,9 @@ class Gunzip:
             return self.zlib.unconsumed_tail
         src = self.raw.read(self.CHUNK)
         if not src:
+            if self.draining is None:  # ISA-L may hold output back: ask with no more input
+                self.draining = True
+                return b""
             self.error = "truncated gzip: compressed data ended before the end-of-stream marker"
             return None
         return src
