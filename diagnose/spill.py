@@ -30,11 +30,7 @@ class SpillFile:
 
     def __init__(self, what: str) -> None:
         self.what = what
-        try:
-            fd, self.path = tempfile.mkstemp(prefix=_prefix(), suffix=".pickle")
-        except OSError as exc:
-            raise _spill_error(what, exc) from None
-        _LIVE.add(self.path)
+        fd, self.path = scratch_file(what)
         self._out = os.fdopen(fd, "wb")
 
     def write(self, batch: list) -> None:
@@ -42,7 +38,7 @@ class SpillFile:
             pickle.dump(batch, self._out, protocol=pickle.HIGHEST_PROTOCOL)
         except OSError as exc:
             self.remove()
-            raise _spill_error(self.what, exc) from None
+            raise spill_error(self.what, exc) from None
 
     def seal(self) -> None:
         """No more batches: flush now, so a full disk is reported here, not when reading."""
@@ -78,15 +74,31 @@ class SpillFile:
             try:
                 self._out.close()
             except OSError as exc:
-                raise _spill_error(self.what, exc) from None
+                raise spill_error(self.what, exc) from None
 
 
-def _spill_error(what: str, exc: OSError) -> SpillError:
+def spill_error(what: str, exc: OSError) -> SpillError:
     where = tempfile.gettempdir()
     return SpillError(
         f"cannot write {what} to the temporary directory {where}: {exc.strerror or exc}",
         hint="free space there, or point TMPDIR at a larger disk",
     )
+
+
+def scratch_file(what: str) -> tuple[int, str]:
+    """(fd, path) of a new temporary file for `what`, registered for removal like the spills;
+    give it back with `discard`."""
+    try:
+        fd, path = tempfile.mkstemp(prefix=_prefix(), suffix=".pickle")
+    except OSError as exc:
+        raise spill_error(what, exc) from None
+    _LIVE.add(path)
+    return fd, path
+
+
+def discard(path: str) -> None:
+    """Remove a scratch file (gone already is fine)."""
+    _remove(path)
 
 
 def _remove(path: str) -> None:

@@ -154,6 +154,88 @@ def test_isal_gzip_reads_exactly_what_zlib_reads(tmp_path, monkeypatch):
             assert any("gzip" in reason for _, reason in fast[1][2]), name
 
 
+def _scratch_files() -> list[str]:
+    import glob
+    import tempfile
+
+    from diagnose.spill import _prefix
+
+    return glob.glob(f"{tempfile.gettempdir()}/{_prefix()}*")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_gzip_spooled_to_the_workers_reads_what_the_main_process_reads(
+        tmp_path, monkeypatch, workers):
+    import gzip
+
+    import diagnose.sources.spooled as spooled
+    from diagnose.sources.parallel import WORKERS_ENV
+
+    monkeypatch.setenv(WORKERS_ENV, workers)
+    text = "\n".join(_lines(11, 8000)).encode()
+    cases = {**_gzip_cases(tmp_path),
+             "blank_head_no_last_newline": gzip.compress(b"\n\n" + text + b"\nnot json")}
+    for name, blob in cases.items():
+        path = tmp_path / f"{name}.jsonl.gz"
+        path.write_bytes(blob)
+        with monkeypatch.context() as m:
+            m.setattr(spooled, "MIN_COMPRESSED", 1 << 40)  # the main process reads it all
+            serial = _read_all(str(path))
+        with monkeypatch.context() as m:
+            m.setattr(spooled, "MIN_COMPRESSED", 0)
+            m.setattr(spooled, "SPOOL", 50_000)  # a dozen files, cut mid-read
+            m.setattr(spooled, "READ", 16_384)
+            calls = []
+            m.setattr(spooled, "read_jsonl_spooled", _counted(spooled.read_jsonl_spooled, calls))
+            m.setattr("diagnose.sources.reader.read_jsonl_spooled", spooled.read_jsonl_spooled)
+            spooled_read = _read_all(str(path))
+        assert calls, name  # the workers did read it
+        assert spooled_read == serial, name
+        assert _scratch_files() == [], name
+    assert serial[1][2][-1] == (8003, "bad JSON: Expecting value (column 1)")
+
+
+def _counted(function, calls: list):
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return function(*args, **kwargs)
+    return counted
+
+
+def test_a_worker_dying_mid_read_leaves_the_answer_unchanged(tmp_path, monkeypatch):
+    from datetime import UTC
+
+    from diagnose.model import ParseStats
+    from diagnose.sources.context import SourceContext
+    from diagnose.sources.parallel import WORKERS_ENV, WorkerPool, read_jsonl_parallel
+
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(_lines(13, 6000)) + "\n")
+    serial = _read_all(str(path))
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    pool = WorkerPool()
+    receive = pool.receive
+
+    def receive_then_die(worker: int):
+        result = receive(worker)
+        for proc in pool.procs:  # both die after the first answer: the rest is read here
+            proc.kill()
+            proc.wait()
+        return result
+
+    pool.receive = receive_then_die
+    stats = ParseStats()
+    try:
+        ctx = SourceContext(str(path), stats, Prefilter(NEEDLES), UTC)
+        records = list(read_jsonl_parallel(str(path), ctx, pool, None, 0, span=48 << 10))
+    finally:
+        pool.close()
+    assert pool.broken
+    got = [(r.line, r.text, r.insert_id) for r in records], (
+        stats.records_read, stats.ignored, [(u.line, u.reason) for u in stats.unparsed])
+    assert got == serial
+
+
 def test_gzip_on_a_pipe_is_read_with_zlib(tmp_path):
     import io
 

@@ -5,7 +5,8 @@ One worker per CPU this process may use ($DIAGNOSE_WORKERS overrides; 0 scans in
 prefilter hits, decode those lines (a few percent) into records and match them against the
 event rules; the main process numbers, counts and dedupes them exactly as the serial reader
 does, so line numbers and accounting are identical. textparallel.py and prettyparallel.py
-hand text and gcloud-array ranges to the same workers.
+hand text and gcloud-array ranges to the same workers, and spooled.py a .gz file's inflated
+bytes, spooled to temporary files.
 
 Workers are `python -P -c …worker…` subprocesses speaking pickle over pipes, not a
 multiprocessing pool: fork is unsafe beside the progress bar's thread, and spawn re-imports the
@@ -19,7 +20,8 @@ import os
 import pickle
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from ..parse import RecordMatcher
 
 MIN_SIZE = 64 << 20  # below this, starting workers costs more than it saves
+MIN_COMPRESSED = 8 << 20  # the same for a gzip file (spooled.py), about 64 MiB inflated
 RANGE = 32 << 20  # per task: small enough that in-flight results stay small
 MAX_WORKERS = 16
 WORKERS_ENV = "DIAGNOSE_WORKERS"
@@ -123,8 +126,8 @@ class WorkerPool:
 @contextmanager
 def early_pool(specs: list[str]) -> Iterator[WorkerPool | None]:
     """Workers started before the rules load, when an input is one they will read: their start
-    (imports, ~0.3 s) overlaps the main process's own. None otherwise: for small or compressed
-    inputs they would only take CPU from the main process."""
+    (imports, ~0.3 s) overlaps the main process's own. None otherwise: for small inputs they
+    would only take CPU from the main process."""
     if not any(_worth_workers(spec) for spec in specs):
         yield None
         return
@@ -137,12 +140,14 @@ def early_pool(specs: list[str]) -> Iterator[WorkerPool | None]:
 
 
 def _worth_workers(spec: str) -> bool:
-    """A plain file over MIN_SIZE (a .gz is inflated and read by the main process)."""
+    """A plain file over MIN_SIZE, or a gzip file over MIN_COMPRESSED (spooled.py)."""
     try:
-        if spec == "-" or not os.path.isfile(spec) or os.path.getsize(spec) < MIN_SIZE:
+        if spec == "-" or not os.path.isfile(spec):
             return False
+        size = os.path.getsize(spec)
         with open(spec, "rb") as f:
-            return f.read(len(GZIP_MAGIC)) != GZIP_MAGIC
+            gzipped = f.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+        return size >= (MIN_COMPRESSED if gzipped else MIN_SIZE)
     except OSError:
         return False
 
@@ -182,21 +187,29 @@ def read_jsonl_parallel(
     ranges = split_points(path, span)
     line = 1
     for range_no, result in enumerate(_results(path, ranges, ctx, pool)):
-        for records, newlines, survivors, oversize in consumed(result):
-            if oversize:
-                ctx.count()
-                ctx.unparsed(line, "line longer than 16 MiB")
-                line += 1
-                continue
-            ctx.count(records)
-            ctx.ignore(records - len(survivors))
-            for index, decoded in consumed(survivors):
-                record = account(decoded, line + index, ctx)
-                if record is not None:
-                    yield record
-            line += newlines
+        line = yield from records_of(result, line, ctx)
         if progress is not None:
             progress(base + ranges[range_no][1])
+
+
+def records_of(result: RangeResult, line: int, ctx: SourceContext) -> Generator[
+        RawRecord, None, int]:
+    """Book one range's result (its first line is `line`) and yield its records; returns the
+    line after the range."""
+    for records, newlines, survivors, oversize in consumed(result):
+        if oversize:
+            ctx.count()
+            ctx.unparsed(line, "line longer than 16 MiB")
+            line += 1
+            continue
+        ctx.count(records)
+        ctx.ignore(records - len(survivors))
+        for index, decoded in consumed(survivors):
+            record = account(decoded, line + index, ctx)
+            if record is not None:
+                yield record
+        line += newlines
+    return line
 
 
 def _results(
@@ -218,25 +231,45 @@ def ordered_results(
     """Each range's result in order, read by `worker.scanner(kind)` with `args(start, end)`:
     in the workers while they work (up to pool.in_flight ranges ahead), else — no pool, or a
     broken worker — here in-process, with the same arguments."""
-    sent = 0
-    for index, (start, end) in enumerate(ranges):
+    tasks = (args(start, end) for start, end in ranges)
+    for _, result in ordered_tasks(pool, kind, tasks, path):
+        yield result
+
+
+def ordered_tasks(
+    pool: WorkerPool, kind: bytes, tasks: Iterable[tuple], path: str
+) -> Iterator[tuple[tuple, object]]:
+    """(arguments, result) of each task in order, `worker.scanner(kind)(*arguments)` run in
+    the workers (up to pool.in_flight tasks ahead; `tasks` is drawn only that far), or here
+    when there is no pool or a worker broke. `path` names the input in a read error."""
+    tasks = iter(tasks)
+    pending: deque[tuple] = deque()  # sent, not answered yet, oldest first
+    sent = answered = 0
+    while True:
         result = None
         if pool.start():
             try:
-                while sent < len(ranges) and sent < index + pool.in_flight:
-                    pool.send(sent % pool.size, (kind, *args(*ranges[sent])))
+                while len(pending) < pool.in_flight and (task := next(tasks, None)) is not None:
+                    pending.append(task)  # first: if sending fails, it is read here
+                    pool.send(sent % pool.size, (kind, *task))
                     sent += 1
-                result = pool.receive(index % pool.size)
+                if not pending:
+                    return
+                result = pool.receive(answered % pool.size)
+                answered += 1
             except Exception:  # noqa: BLE001 - whatever a failed worker left in the pipe (a cut
-                # or garbled pickle): its ranges are read here instead, the answer unchanged
+                # or garbled pickle): its tasks are read here instead, the answer unchanged
                 pool.broken = True
                 pool.close()
+        task = pending.popleft() if pending else next(tasks, None)
+        if task is None:
+            return
         if result is None:
             try:
-                result = scanner(kind)(*args(start, end))
+                result = scanner(kind)(*task)
             except OSError as exc:
                 raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-        yield result
+        yield task, result
 
 
 def split_points(path: str, span: int = RANGE) -> list[tuple[int, int]]:

@@ -28,6 +28,7 @@ from .parallel import WorkerPool, can_split, read_jsonl_parallel
 from .prefilter import Prefilter
 from .prettyparallel import pretty_ranges, read_pretty_parallel
 from .sniff import Format, sniff
+from .spooled import read_jsonl_spooled, worth_spooling
 from .stream import MAX_LINE, ByteCounter, Input, open_path
 from .table import TableLayout
 from .text import read_text
@@ -140,6 +141,8 @@ class _Opened:
             if not (source.compressed or source.cr_only) and can_split(self.path, size, ctx):
                 self.size = size
                 return read_jsonl_parallel(self.path, ctx, self.pool, self.progress, self.base)
+            if worth_spooling(self.path, source, ctx, self.pool):
+                return read_jsonl_spooled(source, ctx, self.pool)
             return read_jsonl(source, ctx)
         if fmt in (Format.JSON_ARRAY, Format.JSON_OBJECTS):
             array = fmt is Format.JSON_ARRAY

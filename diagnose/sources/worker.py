@@ -32,11 +32,12 @@ RangeResult = list[tuple[int, int, list[tuple[int, Decoded]], int]]
 
 def scan_range(
     path: str, start: int, end: int, prefilter: Prefilter | None, default_tz: tzinfo = UTC,
-    matcher: bytes | None = None,
+    matcher: bytes | None = None, source: str | None = None,
 ) -> RangeResult:
     """Classify and decode every block of lines in [start, end); `start` is a line start.
     With `matcher` (a key record_matcher knows), the decoded records are matched against the
-    event rules too.
+    event rules too. `source` names the input in records (default: `path`; spooled.py's files
+    are not the input).
 
     Line numbers are not known here; the parent sets them (`first line of block + index`).
     """
@@ -50,7 +51,7 @@ def scan_range(
             else:
                 records, survivors, newlines = classify_block(data, lo, hi, counted, prefilter)
                 block = BlockLines(data, lo, hi)
-                decoded = [(i, decode_raw(raw, path, 0, default_tz, block.around(i)))
+                decoded = [(i, decode_raw(raw, source or path, 0, default_tz, block.around(i)))
                            for i, raw in survivors]
                 pre_match(matcher, (d[0] for _, d in decoded if not isinstance(d, str)))
                 out.append((records, newlines, decoded, 0))
