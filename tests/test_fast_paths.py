@@ -528,3 +528,23 @@ def test_blocks_classified_uncounted_answer_as_counted_ones(size):
             want = classify_block(data, lo, hi, counted, prefilter_or_none)
             assert classify_block(data, lo, hi, -1, prefilter_or_none) == want
             assert want[2] == counted
+
+
+def test_vectorised_entry_ends_answer_as_splitting_the_block():
+    from itertools import accumulate
+
+    from diagnose.sources.bigram import ends_of
+
+    def split_ends(data: bytes, start: int, marker: bytes) -> list[int]:
+        parts = data[start:].split(marker)
+        return list(accumulate(map(len, parts[:-1]),
+                               lambda at, size: at + size + len(marker), initial=start))[1:]
+
+    rng = random.Random(7)
+    pieces = [b"\n  }", b"\n    }", b"  }", b"\n}", b"}", b"\n", b" ", b'{"a": 1}', b"x" * 50,
+              b"\n  },\n  {"]
+    for _ in range(2000):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randrange(0, 40)))
+        for marker in (b"\n  }", b"\n}"):
+            start = rng.randrange(len(data) + 1)
+            assert ends_of(data, start, marker) == split_ends(data, start, marker), (data, start)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .bigram import equal_to
 from .textclean import PLAIN_LINE
 
 _DIGIT = np.zeros(256, dtype=bool)
@@ -110,7 +111,7 @@ def plan_block(data: bytes, lo: int, hi: int, hits: list[int]) -> Plan:
     """
     size = hi - lo
     view = np.frombuffer(data, dtype=np.uint8, count=size, offset=lo)
-    ends = np.flatnonzero(view == 10)
+    ends = np.flatnonzero(equal_to(view, 10))
     if view[size - 1] != 10:  # the input's last line, without a newline
         ends = np.append(ends, size)
     starts = np.empty_like(ends)
