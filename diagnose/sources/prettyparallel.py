@@ -120,7 +120,7 @@ def scan_pretty_range(
         if data is None:
             entries.oversize(first)
         else:
-            records.extend(entries.feed(data[lo:hi], first))
+            records.extend(entries.feed(data, lo, hi, first))
     if last:
         entries.finish(None)
     pre_match(matcher, records)
