@@ -149,6 +149,24 @@ def test_counting_hash_set_counts_uses_through_growth(small):
     assert [seen.add("user_7"), seen.add(("id", 3)), seen.add(("id", 3))] == [5, 1, 2]
 
 
+def test_counting_hash_set_grows_without_holding_a_second_table():
+    """Growing doubled one table, and built the new one from a zeroed bytes object: three
+    times the table at once (87 MB at two million members). Segments grow one at a time."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        seen = CountingHashSet(small=0)
+        for k in range(300_000):
+            seen.add(k * 7919)  # ints hash to themselves: spread, or one segment takes all
+        table, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(seen) == 300_000
+    assert table < 8 * 300_000 * 3  # at least a third of the slots in use
+    assert peak < 1.2 * table
+
+
 def test_unknown_type_table_counts_connections_the_rows_leave_out(run_cli, monkeypatch, crowd):
     path, _ = crowd
     _caps(monkeypatch, in_memory=7, rows=4, listed=5)  # fewer rows than failing connections
