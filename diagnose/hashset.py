@@ -3,11 +3,12 @@
 Two questions grow with the input: has this insertId been read already (dedupe), and how many
 timelines already carry this name (`user_1`, then `user_1#2`). A Python set or dict spends about
 100–150 bytes per member, so two million connections cost hundreds of MB before anything else.
-Here each member is its 64-bit hash in an open-addressing table (`array('Q')`, linear probing,
-doubled at three-quarters full), and a use count is stored only for the rare member seen more than once.
-The table is SEGMENTS tables picked by the hash's top bits, each doubling on its own: one big
-table doubling held old and new at once (48 MB at two million members, the peak of a
-2-million-connection run); a segment's doubling holds 1/64 of that.
+Here each member is its 64-bit hash in an open-addressing table (8-byte slots, linear probing,
+doubled at three-quarters full), and a use count is stored only for the rare member seen more
+than once. The table is SEGMENTS tables picked by the hash's top bits, each doubling on its own
+in its own memory mapping: one big table doubling held old and new at once (48 MB at two
+million members, plus a zeroed temporary: the peak of a 2-million-connection run); a segment's
+doubling holds 1/64 of that, and a dropped segment goes straight back to the system.
 
 Two different strings collide with probability about n²/2⁶⁵ (about 1 in 10⁷ at two million
 members): at worst one record counted as a duplicate or one extra `#2`, never a crash. The first
@@ -17,7 +18,7 @@ never leave it); past that they move to the table.
 
 from __future__ import annotations
 
-from array import array
+import mmap
 
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15  # 2^64 / golden ratio, odd
@@ -105,7 +106,9 @@ def _spread(value: object) -> int:
     return (hash(value) * _GOLDEN) & _MASK or 1
 
 
-def _zeros(size: int) -> array:
-    """An empty table of `size` slots, made without a zeroed bytes object of the same size
-    beside it (at two million members that temporary was another 32 MB)."""
-    return array("Q", [_EMPTY]) * size
+def _zeros(size: int) -> memoryview:
+    """An empty table of `size` slots in its own anonymous mapping: zero pages the kernel
+    gives as they are touched, and gives back the moment the table is dropped. (An
+    `array` made from a zeroed bytes object held that temporary too, 32 MB at two million
+    members; and malloc kept freed segments, so RSS kept them.)"""
+    return memoryview(mmap.mmap(-1, 8 * size)).cast("Q")

@@ -149,22 +149,21 @@ def test_counting_hash_set_counts_uses_through_growth(small):
     assert [seen.add("user_7"), seen.add(("id", 3)), seen.add(("id", 3))] == [5, 1, 2]
 
 
-def test_counting_hash_set_grows_without_holding_a_second_table():
-    """Growing doubled one table, and built the new one from a zeroed bytes object: three
-    times the table at once (87 MB at two million members). Segments grow one at a time."""
-    import tracemalloc
+def test_counting_hash_set_grows_a_small_segment_at_a_time():
+    """One table doubling held old and new at once (48 MB at two million members); the
+    segments share the members evenly, so a doubling holds one small segment twice."""
+    from diagnose.hashset import SEGMENTS
 
-    tracemalloc.start()
-    try:
-        seen = CountingHashSet(small=0)
-        for k in range(300_000):
-            seen.add(k * 7919)  # ints hash to themselves: spread, or one segment takes all
-        table, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    seen = CountingHashSet(small=0)
+    for k in range(300_000):
+        seen.add(k * 7919)  # ints hash to themselves: spread, or one segment takes them all
     assert len(seen) == 300_000
-    assert table < 8 * 300_000 * 3  # at least a third of the slots in use
-    assert peak < 1.2 * table
+    sizes = [len(segment) for segment in seen._segments]
+    assert len(sizes) == SEGMENTS
+    assert sum(seen._filled) == 300_000
+    for size, filled in zip(sizes, seen._filled, strict=True):
+        assert 3 * size <= 8 * filled <= 6 * size  # between 3/8 and 3/4 full
+    assert max(sizes) <= sum(sizes) / 16
 
 
 def test_unknown_type_table_counts_connections_the_rows_leave_out(run_cli, monkeypatch, crowd):
