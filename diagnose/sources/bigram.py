@@ -15,7 +15,8 @@ _SCRATCH = np.zeros(0, dtype=bool)
 def equal_to(view: np.ndarray, byte: int) -> np.ndarray:
     """`view == byte` in a buffer kept for the next block: a fresh 8 MiB array per block cost
     the kernel more in page faults (zeroing new pages) than the comparison itself. Read the
-    answer before the next call."""
+    answer before the next call. One buffer a process, as long as the longest block scanned
+    (a block, plus an array's carried entry: at most 8 MiB + 16 MiB)."""
     global _SCRATCH
     if len(_SCRATCH) < len(view):
         _SCRATCH = np.zeros(len(view), dtype=bool)
