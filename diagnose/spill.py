@@ -15,6 +15,7 @@ import os
 import pickle
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .errors import DiagnoseError
 
@@ -35,10 +36,11 @@ class SpillFile:
 
     def write(self, batch: list) -> None:
         try:
-            pickle.dump(batch, self._out, protocol=pickle.HIGHEST_PROTOCOL)
-        except OSError as exc:
+            with writing(self.what):
+                pickle.dump(batch, self._out, protocol=pickle.HIGHEST_PROTOCOL)
+        except SpillError:
             self.remove()
-            raise spill_error(self.what, exc) from None
+            raise
 
     def seal(self) -> None:
         """No more batches: flush now, so a full disk is reported here, not when reading."""
@@ -67,41 +69,39 @@ class SpillFile:
             self._close_writer()
         except OSError:
             pass
-        _remove(self.path)
+        discard(self.path)
 
     def _close_writer(self) -> None:
         if not self._out.closed:
-            try:
+            with writing(self.what):
                 self._out.close()
-            except OSError as exc:
-                raise spill_error(self.what, exc) from None
 
 
-def spill_error(what: str, exc: OSError) -> SpillError:
-    where = tempfile.gettempdir()
-    return SpillError(
-        f"cannot write {what} to the temporary directory {where}: {exc.strerror or exc}",
-        hint="free space there, or point TMPDIR at a larger disk",
-    )
+@contextmanager
+def writing(what: str) -> Iterator[None]:
+    """An OSError while making or writing a scratch file for `what` (a full disk, no
+    permission) becomes one SpillError naming the directory."""
+    try:
+        yield
+    except OSError as exc:
+        where = tempfile.gettempdir()
+        raise SpillError(
+            f"cannot write {what} to the temporary directory {where}: {exc.strerror or exc}",
+            hint="free space there, or point TMPDIR at a larger disk",
+        ) from None
 
 
 def scratch_file(what: str) -> tuple[int, str]:
     """(fd, path) of a new temporary file for `what`, registered for removal like the spills;
     give it back with `discard`."""
-    try:
+    with writing(what):
         fd, path = tempfile.mkstemp(prefix=_prefix(), suffix=".pickle")
-    except OSError as exc:
-        raise spill_error(what, exc) from None
     _LIVE.add(path)
     return fd, path
 
 
 def discard(path: str) -> None:
     """Remove a scratch file (gone already is fine)."""
-    _remove(path)
-
-
-def _remove(path: str) -> None:
     _LIVE.discard(path)
     try:
         os.unlink(path)
@@ -118,6 +118,6 @@ def _prefix() -> str:
 @atexit.register
 def _remove_leftovers() -> None:
     for path in list(_LIVE):
-        _remove(path)
+        discard(path)
     for path in glob.glob(os.path.join(glob.escape(tempfile.gettempdir()), _prefix() + "*.pickle")):
-        _remove(path)
+        discard(path)

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator
 
 from ..model import RawRecord
-from ..spill import discard, scratch_file, spill_error
+from ..spill import discard, scratch_file, writing
 from .context import SourceContext
 from .parallel import MIN_COMPRESSED, WorkerPool, ordered_tasks, records_of
 from .stream import Input
@@ -94,25 +94,19 @@ class _Spool:
         self.whole = 0  # bytes up to and including the last newline written
 
     def write(self, data: bytes, lo: int, hi: int) -> None:
-        try:
+        with writing(WHAT):
             self.out.write(memoryview(data)[lo:hi])
-        except OSError as exc:
-            raise spill_error(WHAT, exc) from None
         last = data.rfind(b"\n", lo, hi) + 1
         if last:
             self.whole = self.size + last - lo
         self.size += hi - lo
 
     def keep_whole_lines(self) -> None:
-        try:
+        with writing(WHAT):
             self.out.truncate(self.whole)
-        except OSError as exc:
-            raise spill_error(WHAT, exc) from None
         self.size = self.whole
 
     def close(self) -> tuple[str, int]:
-        try:
+        with writing(WHAT):
             self.out.close()
-        except OSError as exc:
-            raise spill_error(WHAT, exc) from None
         return self.path, self.size
