@@ -137,8 +137,7 @@ class Gunzip:
         self.error: str | None = None
         self.started = False
         self.delivered = 0  # decompressed bytes handed out (or skipped after a rewind)
-        # the input ended without the end-of-stream marker: None until asked what is held back
-        self.draining: bool | None = None
+        self.draining = False  # the input ended: asking the decompressor what it still holds
 
     def read(self, n: int) -> bytes:
         data = self._read(n)
@@ -162,7 +161,7 @@ class Gunzip:
                 data = self._inflate(src, n - size)
             self.started = True
             if self.draining and data:  # it held some: ask again until it gives nothing
-                self.draining = None
+                self.draining = False
             parts.append(data)
             size += len(data)
         return b"".join(parts)
@@ -230,7 +229,7 @@ class Gunzip:
             return self.zlib.unconsumed_tail
         src = self.raw.read(self.CHUNK)
         if not src:
-            if self.draining is None:  # ISA-L may hold output back: ask with no more input
+            if not self.draining:  # ISA-L may hold output back: ask with no more input
                 self.draining = True
                 return b""
             self.error = "truncated gzip: compressed data ended before the end-of-stream marker"
