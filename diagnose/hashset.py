@@ -42,11 +42,10 @@ class CountingHashSet:
         self._segments = [_zeros(size) for _ in range(SEGMENTS)]
         self._masks = [size - 1] * SEGMENTS
         self._filled = [0] * SEGMENTS
-        self._used = 0
         self._repeats: dict[int, int] = {}  # hash -> uses, only for members added twice or more
 
     def __len__(self) -> int:
-        return self._used if self._small is None else len(self._small)
+        return sum(self._filled) if self._small is None else len(self._small)
 
     def add(self, value: object) -> int:
         small = self._small
@@ -80,7 +79,6 @@ class CountingHashSet:
                 break
             i = (i + 1) & mask
         slots[i] = h
-        self._used += 1
         self._filled[segment] += 1
         if 4 * self._filled[segment] > 3 * len(slots):  # three-quarters full: short probes
             self._grow(segment)
