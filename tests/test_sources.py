@@ -766,6 +766,26 @@ def test_text_ranges_never_start_at_a_line_that_is_not_a_record_start(tmp_path, 
 # --- pretty arrays in bulk: worker ranges cut after an entry's closing line ------------------
 
 
+def test_an_entry_end_is_found_in_growing_steps_as_in_one_window(tmp_path):
+    """The range boundaries of a big array are where one big read would put them, whether the
+    entry end is near, straddles two steps, lies past the limit or is not there at all."""
+    from diagnose.sources.prettyparallel import _find_within
+
+    rng = random.Random(7)
+    needle = b"\n  }"
+    for trial in range(300):
+        data = bytearray(rng.choice(b"ab \n}") for _ in range(rng.randrange(1, 400)))
+        if trial % 3:
+            at = rng.randrange(len(data) + 1)
+            data[at:at] = needle
+        path = tmp_path / "array.json"
+        path.write_bytes(bytes(data))
+        start, limit = rng.randrange(len(data)), rng.randrange(1, 300)
+        with open(path, "rb") as f:
+            found = _find_within(f, start, needle, limit, step=rng.randrange(1, 9))
+        assert found == bytes(data[start:start + limit]).find(needle), (trial, start, limit)
+
+
 @pytest.mark.parametrize("ending", ["whole", "cut mid-entry", "no closing bracket"])
 def test_pretty_array_ranges_read_what_the_serial_reader_reads(tmp_path, monkeypatch, ending):
     from diagnose.sources.jsonpretty import read_pretty

@@ -46,9 +46,7 @@ def pretty_ranges(
             return None  # the serial reader's blocks would not be aligned to the file start
         boundary = span
         while boundary < size:
-            f.seek(boundary)
-            window = f.read(MAX_LINE)
-            at = window.find(end)
+            at = _find_within(f, boundary, end, MAX_LINE)
             if at >= 0 and boundary + at + len(end) < size:
                 points.append(boundary + at + len(end))
             boundary = max(boundary + span, points[-1] + 1)
@@ -56,6 +54,25 @@ def pretty_ranges(
     if len(points) < 3:
         return None
     return list(zip(points, points[1:], strict=False))
+
+
+def _find_within(f, start: int, needle: bytes, limit: int, step: int = 1 << 16) -> int:
+    """Where `needle` first is in the `limit` bytes of `f` from `start` (-1: not there), read
+    in growing steps: an entry's end is usually a few hundred bytes on, and reading the whole
+    16 MiB at each of a gigabyte's 32 boundaries cost 0.12 s before the workers had a task."""
+    f.seek(start)
+    window = bytearray()
+    while len(window) < limit:
+        more = f.read(min(step, limit - len(window)))
+        if not more:
+            break
+        searched = max(0, len(window) - len(needle) + 1)  # a needle may straddle the steps
+        window += more
+        at = window.find(needle, searched)
+        if at >= 0:
+            return at
+        step *= 2
+    return -1
 
 
 def read_pretty_parallel(
