@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime
 
 from ahocorasick_rs import AhoCorasick
@@ -222,7 +223,8 @@ def resolve_sticky_ids(events: Iterable[Event], ruleset: RuleSet) -> Iterator[Ev
             if event.rule_id in setters and own:
                 sticky[source] = own
             elif event.rule_id in takers and not own and source in sticky:
-                event.ids = {**sticky[source], **event.ids}
+                # a new event, not the one read: the time sort may hand the same one out again
+                event = replace(event, ids={**sticky[source], **event.ids})
         yield event
 
 

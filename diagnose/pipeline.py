@@ -19,7 +19,7 @@ from .contrast import ContrastTally
 from .correlate import CorrelationStats, correlate
 from .gcpolicy import fewer_collections
 from .model import Connection, Event, Finding, ParseStats, RawRecord
-from .ordering import time_ordered
+from .ordering import OutOfOrder, SortedRuns, read_ahead
 from .outcomes import OutcomeStore, OutcomeTable
 from .parse import RecordMatcher, parse_records, resolve_sticky_ids
 from .patterns import TemplateMiner
@@ -113,34 +113,17 @@ def _analyze_records(
             miner.add(record.text, record.severity, record.provenance)
 
     parsed = parse_records(records, ruleset, stats, on_ignored, matcher)
-    clock = _Clock(options.window_end, stats)
-    scopes = ScopeEvaluator(ruleset)
-    events = scopes.watch(clock.watch(resolve_sticky_ids(time_ordered(parsed), ruleset)))
-    corr_stats = CorrelationStats()
-    known = list(ruleset.known_message_types)
-    collector = FindingCollector({r.id: r for r in ruleset.finding_rules}, known,
-                                 ruleset.type_fixes)
-    vocab = Vocabulary.of(ruleset)
-    # symptom lines a connection's own cause already explains; only those a wider cause could
-    # also claim are remembered (the scope evaluator keeps a bounded number of them)
-    explained: set[str] = set()
-    store = OutcomeStore()
-    timelines = []
+    runs = SortedRuns()
     try:
-        for conn in correlate(events, _release_after(vocab), corr_stats, ruleset.placements):
-            # A timeline is released only once every rule window on it has passed, so the
-            # latest event time seen so far is far enough for any absence to be judged.
-            verdict = classify_connection(conn, vocab, clock.horizon())
-            if options.keep_timeline is not None and options.keep_timeline(conn):
-                timelines.append(verdict)
-            if verdict.causes:
-                explained.update(e.provenance for e in verdict.symptom_events
-                                 if scopes.keeps(e))
-            prints = [fingerprint(h) for h in (verdict.causes or verdict.symptoms)]
-            store.add(outcome_row(verdict, prints), collector.entries(verdict))
-        findings, table, tally = _judge(store, scopes, collector, explained, ruleset)
+        try:  # most inputs come in time order: follow them while they are read
+            followed = _follow(read_ahead(parsed, runs), ruleset, stats, options)
+        except OutOfOrder:  # start over on the full sort
+            for event in parsed:
+                runs.add(event)
+            followed = _follow(runs.ordered(), ruleset, stats, options)
     finally:
-        store.discard()
+        runs.discard()
+    clock, scopes, table = followed.clock, followed.scopes, followed.table
     if scopes.symptoms_dropped:
         stats.warnings.append(
             f"{scopes.symptoms_dropped:,} symptom lines past the first {MAX_SYMPTOMS_KEPT:,} were "
@@ -153,7 +136,7 @@ def _analyze_records(
     # events a wider-scope rule looked at (a container exit, a startup error) or noise were
     # never meant for a connection: "matched no connection" lists only the others
     used = scopes.used_kinds
-    unmatched = {k: n for k, n in corr_stats.uncorrelated_kinds.items()
+    unmatched = {k: n for k, n in followed.corr_stats.uncorrelated_kinds.items()
                  if k not in used and not k.startswith("noise.")}
     outcomes.sort(key=lambda o: (o.first_seen or clock.horizon(), o.connection))
     provenance = Provenance(
@@ -167,25 +150,75 @@ def _analyze_records(
         tz_default=options.tz_name,
     )
     report = Report(
-        findings=findings,
+        findings=followed.findings,
         outcomes=outcomes,
         outcome_tally=table.counts,
         outcomes_by_time=table.by_time,
         stats=stats,
         provenance=provenance,
         uncorrelated_events=sum(unmatched.values()),
-        known_types=sorted(set(known) | collector.seen_routed),
+        known_types=sorted(set(ruleset.known_message_types) | followed.collector.seen_routed),
         classes=ruleset.classes,
     )
     report.sections["unexplained_errors"] = errors
-    report.sections["contrast"] = tally.result()
+    report.sections["contrast"] = followed.tally.result()
     report.sections["event_counts"] = dict(sorted(clock.counts.items()))
     report.sections["uncorrelated_kinds"] = dict(sorted(unmatched.items()))
     if options.keep_timeline is not None:
-        report.sections["timelines"] = timelines
+        report.sections["timelines"] = followed.timelines
     if miner is not None:
         report.sections["patterns"] = miner.result(options.patterns_top)
     return report
+
+
+@dataclass(slots=True)
+class _Followed:
+    """What following the time-ordered events leaves for the report."""
+
+    clock: _Clock
+    scopes: ScopeEvaluator
+    corr_stats: CorrelationStats
+    collector: FindingCollector
+    findings: list[Finding]
+    table: OutcomeTable
+    tally: ContrastTally
+    timelines: list
+
+
+def _follow(
+    ordered: Iterable[Event], ruleset: RuleSet, stats: ParseStats, options: AnalyzeOptions
+) -> _Followed:
+    """Correlate, classify and judge time-ordered events, from fresh state (it may run twice:
+    once while reading, and again on the full sort when the input turned out of order)."""
+    clock = _Clock(options.window_end, stats)
+    scopes = ScopeEvaluator(ruleset)
+    events = scopes.watch(clock.watch(resolve_sticky_ids(ordered, ruleset)))
+    corr_stats = CorrelationStats()
+    collector = FindingCollector({r.id: r for r in ruleset.finding_rules},
+                                 list(ruleset.known_message_types), ruleset.type_fixes)
+    vocab = Vocabulary.of(ruleset)
+    # symptom lines a connection's own cause already explains; only those a wider cause could
+    # also claim are remembered (the scope evaluator keeps a bounded number of them)
+    explained: set[str] = set()
+    store = OutcomeStore()
+    timelines = []
+    try:
+        for conn in correlate(events, _release_after(vocab), corr_stats, ruleset.placements):
+            # A timeline is released only once every rule window on it has passed, so the
+            # latest event time seen so far is far enough for any absence to be judged (and
+            # the verdict is the same whether the rest of the input is read yet or not).
+            verdict = classify_connection(conn, vocab, clock.horizon())
+            if options.keep_timeline is not None and options.keep_timeline(conn):
+                timelines.append(verdict)
+            if verdict.causes:
+                explained.update(e.provenance for e in verdict.symptom_events
+                                 if scopes.keeps(e))
+            prints = [fingerprint(h) for h in (verdict.causes or verdict.symptoms)]
+            store.add(outcome_row(verdict, prints), collector.entries(verdict))
+        findings, table, tally = _judge(store, scopes, collector, explained, ruleset)
+    finally:
+        store.discard()
+    return _Followed(clock, scopes, corr_stats, collector, findings, table, tally, timelines)
 
 
 def _judge(

@@ -8,8 +8,10 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from diagnose.model import Event
-from diagnose.ordering import time_ordered
+from diagnose.ordering import OutOfOrder, SortedRuns, read_ahead, time_ordered
 
 
 def _event(i: int, seconds: int) -> Event:
@@ -54,6 +56,38 @@ def test_same_instant_lines_keep_their_file_order():
     assert [e.provenance for e in merged] == ["f.log:4", "f.log:11"]
 
 
+def test_reading_ahead_gives_the_stable_sort_of_a_stream_that_comes_nearly_in_order():
+    rng = random.Random(5)
+    events = []
+    for i in range(1, 2000):  # each within a few places of its own, ties of time and of key
+        events.append(_event(i, i // 4 + rng.choice([0, 0, 0, 1, -1, 2])))
+        if i % 50 == 0:
+            events.append(Event("client.timeout", events[-1].ts, {}, {}, events[-1].provenance,
+                                "twin"))
+    keep = SortedRuns(run_size=300)
+    try:
+        ahead = list(read_ahead(iter(events), keep, window=16))
+    finally:
+        keep.discard()
+    assert [id(e) for e in ahead] == [id(e) for e in sorted(events, key=Event.sort_key)]
+    assert ahead != events  # the stream was not in order: the window sorted it
+
+
+def test_reading_ahead_gives_up_on_an_event_behind_what_it_let_through():
+    events = [_event(i, i) for i in range(1, 21)] + [_event(99, 3)]
+    keep = SortedRuns(run_size=7)
+    ahead = []
+    try:
+        with pytest.raises(OutOfOrder):
+            ahead.extend(read_ahead(iter(events), keep, window=4))
+        assert 10 < len(ahead) <= 16 and ahead == events[:len(ahead)]
+        everything = list(keep.ordered())  # what the caller starts over on: all, sorted
+    finally:
+        keep.discard()
+    assert [e.provenance for e in everything] == [
+        e.provenance for e in sorted(events, key=Event.sort_key)]  # read back from disk
+
+
 def _entry(n: int, seconds: int, message: str) -> dict:
     ts = datetime(2025, 9, 8, 23, 0, tzinfo=UTC) + timedelta(seconds=seconds)
     return {"insertId": f"c{n}", "timestamp": ts.isoformat().replace("+00:00", "Z"),
@@ -74,6 +108,46 @@ def test_client_timeouts_in_a_newest_first_export_go_to_the_user_named_before_th
     doc = json.loads(run_cli("analyze", export, "-f", "json").out)
     timeouts = {o["connection"]: o["client_timeouts"] for o in doc["outcomes"]}
     assert timeouts == {"e2e-staging-aaaa1111": 1, "e2e-staging-bbbb2222": 1}
+
+
+def test_an_input_found_out_of_order_late_is_judged_as_the_full_sort_judges_it(
+        run_cli, tmp_path, monkeypatch):
+    # Followed while read (a window of one event), the 10 s timeout is first given to the user
+    # named at 0 s; then a line from 5 s arrives and the analysis starts over on the full sort,
+    # where the timeout belongs to the user named at 5 s. The first pass must not have left
+    # its sticky ids on the event.
+    import diagnose.ordering as ordering
+
+    monkeypatch.setattr(ordering, "WINDOW", 1)
+    entries = [
+        _entry(1, 0, "[FALLBACK] User ID: e2e-staging-aaaa1111"),
+        _entry(2, 10, "Timeout waiting for events after 10.0s"),
+        _entry(3, 20, "[FALLBACK] User ID: e2e-staging-bbbb2222"),
+        _entry(4, 30, "Timeout waiting for events after 10.0s"),
+        _entry(5, 5, "[FALLBACK] User ID: e2e-staging-cccc3333"),
+    ]
+    late = tmp_path / "late.jsonl"
+    late.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    gave_up = []
+    real = ordering.read_ahead
+
+    def watched(*args, **kwargs):
+        try:
+            yield from real(*args, **kwargs)
+        except OutOfOrder:
+            gave_up.append(True)
+            raise
+
+    monkeypatch.setattr("diagnose.pipeline.read_ahead", watched)
+    doc = json.loads(run_cli("analyze", late, "-f", "json").out)
+    assert gave_up == [True]
+    timeouts = {o["connection"]: o["client_timeouts"] for o in doc["outcomes"]}
+    assert timeouts == {"e2e-staging-aaaa1111": 0, "e2e-staging-cccc3333": 1,
+                        "e2e-staging-bbbb2222": 1}
+    monkeypatch.setattr(ordering, "WINDOW", 100)  # all held, then let through sorted
+    reference = json.loads(run_cli("analyze", late, "-f", "json").out)
+    assert gave_up == [True]  # not given up this time
+    assert doc["outcomes"] == reference["outcomes"] and doc["findings"] == reference["findings"]
 
 
 def test_the_backends_own_startup_probes_are_not_connections(run_cli, tmp_path):
