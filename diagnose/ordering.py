@@ -12,8 +12,9 @@ heap step per event: 0.7 s of a 1 GiB text run).
 
 Such an input need not wait for its end at all: `read_ahead` lets events through a small reorder
 window while they are read, and gives up (OutOfOrder) as soon as one arrives that sorts before
-an event already let through. The same events also go into the sorted runs, so the caller can
-start over on the full sort, and the order it sees is the same either way.
+an event already let through. Then the caller starts over on the full sort: from the sorted runs,
+which received the same events all along, or, for one regular file, by reading it again (keeping
+every event costs a tenth of a text file's run). The order it sees is the same either way.
 """
 
 from __future__ import annotations
@@ -86,13 +87,15 @@ def time_ordered(events: Iterable[Event], run_size: int | None = None) -> Iterat
 
 
 def read_ahead(
-    events: Iterable[Event], keep: SortedRuns, window: int | None = None
+    events: Iterable[Event], keep: SortedRuns | None = None, window: int | None = None
 ) -> Iterator[Event]:
-    """`events` in sorted order while they come nearly in order, each also added to `keep`.
+    """`events` in sorted order while they come nearly in order, each also added to `keep`
+    (if given).
 
     Up to `window` (WINDOW) events are held, sorted; when they are more, the older half is let through.
     An event that sorts before the last one let through raises OutOfOrder (after it is added to
-    `keep`): the order already given out was wrong, and `keep` holds everything read so far.
+    `keep`): the order already given out was wrong, and `keep` holds everything read so far
+    (without `keep`, the caller reads the input again).
     Otherwise what comes out is exactly the stable sort: every later event sorts at or after
     what was let through, and an event joins the held ones after any equal to it.
 
@@ -103,7 +106,8 @@ def read_ahead(
     held: list[Event] = []
     last: Event | None = None  # the last event let through
     for event in events:
-        keep.add(event)
+        if keep is not None:
+            keep.add(event)
         ts = event.ts
         if last is not None and ts <= last.ts and event.sort_key() < last.sort_key():
             raise OutOfOrder

@@ -266,13 +266,17 @@ main(sys.argv[1:])
 
 @pytest.fixture(scope="module")
 def big_log(tmp_path_factory) -> Path:
+    """A text log and a one-line second file beside it: two inputs keep their events for the
+    time sort (one file alone would be read again instead), so the run spills."""
     lines = SCENARIO.read_text(encoding="utf-8").splitlines()
-    path = tmp_path_factory.mktemp("big") / "big.log"
+    folder = tmp_path_factory.mktemp("big")
+    path = folder / "big.log"
     with path.open("w", encoding="utf-8") as fh:
         for k in range(100):
             for line in lines:
                 fh.write(line.replace("e2e-staging-49066fc8", f"user-{k}")
                          .replace("ws_e2e-stag_1757375361_28b0e073", f"ws_{k}") + "\n")
+    (folder / "other.log").write_text(lines[0] + "\n", encoding="utf-8")
     return path
 
 
@@ -284,7 +288,8 @@ def big_log(tmp_path_factory) -> Path:
 def test_signal_mid_run_leaves_no_spill_file(tmp_path, big_log, signum, code, message):
     spill = tmp_path / "tmp"
     spill.mkdir()
-    proc = _python("-c", SPILLING, "analyze", str(big_log), "-f", "json",
+    proc = _python("-c", SPILLING, "analyze", str(big_log), str(big_log.parent / "other.log"),
+                   "-f", "json",
                    env={**os.environ, "TMPDIR": str(spill)},
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     for _ in range(1200):  # poll (not a speed bound): until the first run is on disk
@@ -313,7 +318,9 @@ def test_full_disk_while_spilling_is_one_line_and_no_file_left(run_cli, tmp_path
 
     monkeypatch.setattr(ordering, "RUN_SIZE", 5)
     monkeypatch.setattr(spill.tempfile, "mkstemp", mkstemp_on_full_disk)
-    result = run_cli("analyze", SCENARIO)
+    other = tmp_path / "other.log"  # two inputs: their events are kept for the time sort
+    other.write_text(SCENARIO.read_text(encoding="utf-8").splitlines()[0] + "\n")
+    result = run_cli("analyze", SCENARIO, other)
     assert result.code == ExitCode.NO_INPUT
     assert result.err.startswith("diagnose: error: cannot write sorted events to the temporary "
                                  "directory") and "No space left on device" in result.err

@@ -110,15 +110,18 @@ def test_client_timeouts_in_a_newest_first_export_go_to_the_user_named_before_th
     assert timeouts == {"e2e-staging-aaaa1111": 1, "e2e-staging-bbbb2222": 1}
 
 
+@pytest.mark.parametrize("files", [1, 2])
 def test_an_input_found_out_of_order_late_is_judged_as_the_full_sort_judges_it(
-        run_cli, tmp_path, monkeypatch):
+        run_cli, tmp_path, monkeypatch, files):
     # Followed while read (a window of one event), the 10 s timeout is first given to the user
     # named at 0 s; then a line from 5 s arrives and the analysis starts over on the full sort,
-    # where the timeout belongs to the user named at 5 s. The first pass must not have left
-    # its sticky ids on the event.
+    # where the timeout belongs to the user named at 5 s. One file is read again (by workers:
+    # the first read's are stopped); two files are sorted from the events kept. The first
+    # pass must not have left its sticky ids on the event.
     import diagnose.ordering as ordering
 
     monkeypatch.setattr(ordering, "WINDOW", 1)
+    monkeypatch.setattr("diagnose.sources.parallel.MIN_SIZE", 0)
     entries = [
         _entry(1, 0, "[FALLBACK] User ID: e2e-staging-aaaa1111"),
         _entry(2, 10, "Timeout waiting for events after 10.0s"),
@@ -126,8 +129,11 @@ def test_an_input_found_out_of_order_late_is_judged_as_the_full_sort_judges_it(
         _entry(4, 30, "Timeout waiting for events after 10.0s"),
         _entry(5, 5, "[FALLBACK] User ID: e2e-staging-cccc3333"),
     ]
-    late = tmp_path / "late.jsonl"
-    late.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    parts = [entries] if files == 1 else [entries[:4], entries[4:]]
+    paths = []
+    for n, part in enumerate(parts):
+        paths.append(tmp_path / f"late{n}.jsonl")
+        paths[-1].write_text("".join(json.dumps(e) + "\n" for e in part))
     gave_up = []
     real = ordering.read_ahead
 
@@ -139,15 +145,47 @@ def test_an_input_found_out_of_order_late_is_judged_as_the_full_sort_judges_it(
             raise
 
     monkeypatch.setattr("diagnose.pipeline.read_ahead", watched)
-    doc = json.loads(run_cli("analyze", late, "-f", "json").out)
+    doc = json.loads(run_cli("analyze", *paths, "-f", "json").out)
     assert gave_up == [True]
     timeouts = {o["connection"]: o["client_timeouts"] for o in doc["outcomes"]}
-    assert timeouts == {"e2e-staging-aaaa1111": 0, "e2e-staging-cccc3333": 1,
-                        "e2e-staging-bbbb2222": 1}
+    if files == 1:
+        assert timeouts == {"e2e-staging-aaaa1111": 0, "e2e-staging-cccc3333": 1,
+                            "e2e-staging-bbbb2222": 1}
+    else:  # a user named in one file is not sticky in another (each its own client's log)
+        assert timeouts == {"e2e-staging-aaaa1111": 1, "e2e-staging-cccc3333": 0,
+                            "e2e-staging-bbbb2222": 1}
     monkeypatch.setattr(ordering, "WINDOW", 100)  # all held, then let through sorted
-    reference = json.loads(run_cli("analyze", late, "-f", "json").out)
+    reference = json.loads(run_cli("analyze", *paths, "-f", "json").out)
     assert gave_up == [True]  # not given up this time
     assert doc["outcomes"] == reference["outcomes"] and doc["findings"] == reference["findings"]
+    assert doc["stats"] == reference["stats"]  # the records of the first read are not counted
+
+
+def test_a_stream_found_out_of_order_late_is_sorted_from_the_events_kept(monkeypatch):
+    # stdin cannot be read again: its events were kept as they were followed, and the first
+    # pass must not have changed them (the 10 s timeout it gave to the user named at 0 s)
+    import io
+
+    import diagnose.ordering as ordering
+    from diagnose.pipeline import analyze
+    from diagnose.rulepack import load_rule_packs
+
+    entries = [
+        _entry(1, 0, "[FALLBACK] User ID: e2e-staging-aaaa1111"),
+        _entry(2, 10, "Timeout waiting for events after 10.0s"),
+        _entry(3, 20, "[FALLBACK] User ID: e2e-staging-bbbb2222"),
+        _entry(4, 30, "Timeout waiting for events after 10.0s"),
+        _entry(5, 5, "[FALLBACK] User ID: e2e-staging-cccc3333"),
+    ]
+    data = "".join(json.dumps(e) + "\n" for e in entries).encode()
+    outcomes = {}
+    for window in (1, 100):  # given up after 4 events; all held, then let through sorted
+        monkeypatch.setattr(ordering, "WINDOW", window)
+        report = analyze(["-"], load_rule_packs(), stdin=io.BytesIO(data))
+        outcomes[window] = [(o.connection, o.outcome, o.client_timeouts) for o in report.outcomes]
+    assert outcomes[1] == outcomes[100]
+    assert {c: n for c, _, n in outcomes[1]} == {
+        "e2e-staging-aaaa1111": 0, "e2e-staging-cccc3333": 1, "e2e-staging-bbbb2222": 1}
 
 
 def test_the_backends_own_startup_probes_are_not_connections(run_cli, tmp_path):
