@@ -717,13 +717,19 @@ def test_text_ranges_start_at_records_and_match_the_serial_reader(tmp_path, monk
         blob = f.read()
     assert all(NOISE[:4] == blob[s : s + 4].decode() and blob[s - 1] == 10 for s, _ in ranges[1:])
 
+    pieces = []
+
     def in_process(path, ranges, ctx, pool):
         for start, end in ranges:
-            yield scan_text_range(path, ctx.source, start, end, ctx.prefilter, UTC, block)
+            result = scan_text_range(path, ctx.source, start, end, ctx.prefilter, UTC, block)
+            pieces.append(len(result[0]))
+            yield result
 
     monkeypatch.setattr("diagnose.sources.textparallel._results", in_process)
+    monkeypatch.setattr("diagnose.sources.textparallel.PIECE", 1)  # each row pickled alone
     parallel = list(read_text_parallel(path, ranges, ctx, None, None, 0))
     assert _rows(parallel) == _rows(serial) and len(serial) == 6
+    assert sum(pieces) == 6 and max(pieces) >= 2, pieces  # a range of two pieces, in order
     assert (stats, ctx.naive, ctx.aware) == (serial_stats, serial_ctx.naive, serial_ctx.aware)
 
 
