@@ -13,8 +13,10 @@ heap step per event: 0.7 s of a 1 GiB text run).
 Such an input need not wait for its end at all: `read_ahead` lets events through a small reorder
 window while they are read, and gives up (OutOfOrder) as soon as one arrives that sorts before
 an event already let through. Then the caller starts over on the full sort: from the sorted runs,
-which received the same events all along, or, for one regular file, by reading it again (keeping
-every event costs a tenth of a text file's run). The order it sees is the same either way.
+which received the same events all along, or, for one regular file (keeping every event cost a
+tenth of a text file's run), from the first events kept (KeptHead) and the rest as it is read,
+or, if it was found out too late for that, by reading the file again. The order it sees is the
+same either way.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .spill import SpillFile
 RUN_SIZE = 50_000
 BATCH = 128  # events per pickle record: the merge holds one per run (hundreds of runs on big inputs)
 WINDOW = 4_096  # events held back by read_ahead: how far out of place an event may arrive
+HEAD = 4 * WINDOW  # events KeptHead holds: a newest-first input is found out within WINDOW
 
 
 class OutOfOrder(Exception):
@@ -75,6 +78,22 @@ class SortedRuns:
             spill.remove()
 
 
+class KeptHead:
+    """The first `limit` events added, or None once more came: what lets a single file found
+    out of order early (a newest-first gcloud array: within the first WINDOW events) be sorted
+    without reading it again, at the cost of holding a few thousand events while it starts."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit or HEAD
+        self.events: list[Event] | None = []
+
+    def add(self, event: Event) -> None:
+        if self.events is not None:
+            self.events.append(event)
+            if len(self.events) > self.limit:
+                self.events = None
+
+
 def time_ordered(events: Iterable[Event], run_size: int | None = None) -> Iterator[Event]:
     """All `events`, sorted by Event.sort_key; spills to disk past `run_size` (RUN_SIZE) events."""
     runs = SortedRuns(run_size)
@@ -87,7 +106,7 @@ def time_ordered(events: Iterable[Event], run_size: int | None = None) -> Iterat
 
 
 def read_ahead(
-    events: Iterable[Event], keep: SortedRuns | None = None, window: int | None = None
+    events: Iterable[Event], keep: SortedRuns | KeptHead | None = None, window: int | None = None
 ) -> Iterator[Event]:
     """`events` in sorted order while they come nearly in order, each also added to `keep`
     (if given).

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import Enum
@@ -22,7 +21,7 @@ from .contrast import ContrastTally
 from .correlate import CorrelationStats, correlate
 from .gcpolicy import fewer_collections
 from .model import Connection, Event, Finding, ParseStats, RawRecord
-from .ordering import OutOfOrder, SortedRuns, read_ahead
+from .ordering import KeptHead, OutOfOrder, SortedRuns, read_ahead
 from .outcomes import OutcomeStore, OutcomeTable
 from .parse import RecordMatcher, parse_records, resolve_sticky_ids
 from .patterns import TemplateMiner
@@ -66,9 +65,9 @@ def analyze(
     """Analyze log files/directories/globs (already expanded) with `ruleset`; `pool`: reader
     workers started early (sources.parallel.early_pool).
 
-    One regular file is followed as it is read without keeping its events for a sort: if it
-    turns out to be out of time order, it is read again and sorted (keeping every event for
-    that costs a tenth of a text file's run). Anything else keeps them as it is followed."""
+    One regular file is followed as it is read, keeping only its first events for a sort: if
+    it turns out to be out of time order past them, it is read again and sorted (keeping every
+    event for that cost a tenth of a text file's run). Anything else keeps them all."""
     options = options or AnalyzeOptions()
     if stdin is None and len(paths) == 1 and os.path.isfile(paths[0]):
         try:
@@ -112,7 +111,8 @@ def _analyze_paths(
 class Ordering(Enum):
     """How events reach correlation in time order."""
 
-    FOLLOW = "follow"  # as they are read, through read_ahead's window; OutOfOrder if not
+    FOLLOW = "follow"  # as they are read, through read_ahead's window; if they are not in
+    # order, sorted from the first ones kept and the rest, or OutOfOrder when too many passed
     FOLLOW_KEEPING = "follow, keeping"  # the same, starting over on the full sort if not
     SORT = "sort"  # after the whole input is read and sorted
 
@@ -152,21 +152,25 @@ def _analyze_records(
             miner.add(record.text, record.severity, record.provenance)
 
     parsed = parse_records(records, ruleset, stats, on_ignored, matcher)
-    if ordering is Ordering.FOLLOW:  # OutOfOrder goes to the caller, who reads again
-        followed = _follow(read_ahead(parsed), ruleset, stats, options)
-    else:
-        runs = SortedRuns()
-        try:
-            followed = None
-            if ordering is Ordering.FOLLOW_KEEPING:
-                with suppress(OutOfOrder):
-                    followed = _follow(read_ahead(parsed, runs), ruleset, stats, options)
-            if followed is None:  # start over on the full sort, from fresh state
-                for event in parsed:
-                    runs.add(event)
-                followed = _follow(runs.ordered(), ruleset, stats, options)
-        finally:
-            runs.discard()
+    runs = SortedRuns()
+    try:
+        followed = None
+        if ordering is not Ordering.SORT:
+            kept = runs if ordering is Ordering.FOLLOW_KEEPING else KeptHead()
+            try:  # most inputs come in time order: follow them while they are read
+                followed = _follow(read_ahead(parsed, kept), ruleset, stats, options)
+            except OutOfOrder:
+                if kept is not runs:
+                    if kept.events is None:  # found out too late: the caller reads again
+                        raise
+                    for event in kept.events:
+                        runs.add(event)
+        if followed is None:  # start over on the full sort, from fresh state
+            for event in parsed:
+                runs.add(event)
+            followed = _follow(runs.ordered(), ruleset, stats, options)
+    finally:
+        runs.discard()
     clock, scopes, table = followed.clock, followed.scopes, followed.table
     if scopes.symptoms_dropped:
         stats.warnings.append(

@@ -110,17 +110,28 @@ def test_client_timeouts_in_a_newest_first_export_go_to_the_user_named_before_th
     assert timeouts == {"e2e-staging-aaaa1111": 1, "e2e-staging-bbbb2222": 1}
 
 
-@pytest.mark.parametrize("files", [1, 2])
+@pytest.mark.parametrize("files, head", [(1, 2), (1, 100), (2, 2)])
 def test_an_input_found_out_of_order_late_is_judged_as_the_full_sort_judges_it(
-        run_cli, tmp_path, monkeypatch, files):
+        run_cli, tmp_path, monkeypatch, files, head):
     # Followed while read (a window of one event), the 10 s timeout is first given to the user
     # named at 0 s; then a line from 5 s arrives and the analysis starts over on the full sort,
-    # where the timeout belongs to the user named at 5 s. One file is read again (by workers:
-    # the first read's are stopped); two files are sorted from the events kept. The first
-    # pass must not have left its sticky ids on the event.
+    # where the timeout belongs to the user named at 5 s. One file is sorted from its first
+    # events kept and the rest, or, found out past them, read again (by workers: the first
+    # read's are stopped); two files are sorted from all the events kept. The first pass must
+    # not have left its sticky ids on the event.
     import diagnose.ordering as ordering
+    import diagnose.pipeline as pipeline
 
     monkeypatch.setattr(ordering, "WINDOW", 1)
+    monkeypatch.setattr(ordering, "HEAD", head)
+    reads = []
+    real_read = pipeline.read_records
+
+    def counted(*args, **kwargs):
+        reads.append(True)
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr("diagnose.pipeline.read_records", counted)
     monkeypatch.setattr("diagnose.sources.parallel.MIN_SIZE", 0)
     entries = [
         _entry(1, 0, "[FALLBACK] User ID: e2e-staging-aaaa1111"),
@@ -147,6 +158,7 @@ def test_an_input_found_out_of_order_late_is_judged_as_the_full_sort_judges_it(
     monkeypatch.setattr("diagnose.pipeline.read_ahead", watched)
     doc = json.loads(run_cli("analyze", *paths, "-f", "json").out)
     assert gave_up == [True]
+    assert len(reads) == (2 if (files, head) == (1, 2) else 1)
     timeouts = {o["connection"]: o["client_timeouts"] for o in doc["outcomes"]}
     if files == 1:
         assert timeouts == {"e2e-staging-aaaa1111": 0, "e2e-staging-cccc3333": 1,
