@@ -110,6 +110,18 @@ def test_client_timeouts_in_a_newest_first_export_go_to_the_user_named_before_th
     assert timeouts == {"e2e-staging-aaaa1111": 1, "e2e-staging-bbbb2222": 1}
 
 
+def _late_line_entries() -> list[dict]:
+    """A client log in time order but for its last line, from 5 s, which names the user the
+    10 s timeout belongs to (the user named at 0 s gets it while the file is followed)."""
+    return [
+        _entry(1, 0, "[FALLBACK] User ID: e2e-staging-aaaa1111"),
+        _entry(2, 10, "Timeout waiting for events after 10.0s"),
+        _entry(3, 20, "[FALLBACK] User ID: e2e-staging-bbbb2222"),
+        _entry(4, 30, "Timeout waiting for events after 10.0s"),
+        _entry(5, 5, "[FALLBACK] User ID: e2e-staging-cccc3333"),
+    ]
+
+
 @pytest.mark.parametrize("files, head", [(1, 2), (1, 100), (2, 2)])
 def test_an_input_found_out_of_order_late_is_judged_as_the_full_sort_judges_it(
         run_cli, tmp_path, monkeypatch, files, head):
@@ -133,13 +145,7 @@ def test_an_input_found_out_of_order_late_is_judged_as_the_full_sort_judges_it(
 
     monkeypatch.setattr("diagnose.pipeline.read_records", counted)
     monkeypatch.setattr("diagnose.sources.parallel.MIN_SIZE", 0)
-    entries = [
-        _entry(1, 0, "[FALLBACK] User ID: e2e-staging-aaaa1111"),
-        _entry(2, 10, "Timeout waiting for events after 10.0s"),
-        _entry(3, 20, "[FALLBACK] User ID: e2e-staging-bbbb2222"),
-        _entry(4, 30, "Timeout waiting for events after 10.0s"),
-        _entry(5, 5, "[FALLBACK] User ID: e2e-staging-cccc3333"),
-    ]
+    entries = _late_line_entries()
     parts = [entries] if files == 1 else [entries[:4], entries[4:]]
     paths = []
     for n, part in enumerate(parts):
@@ -182,13 +188,7 @@ def test_a_stream_found_out_of_order_late_is_sorted_from_the_events_kept(monkeyp
     from diagnose.pipeline import analyze
     from diagnose.rulepack import load_rule_packs
 
-    entries = [
-        _entry(1, 0, "[FALLBACK] User ID: e2e-staging-aaaa1111"),
-        _entry(2, 10, "Timeout waiting for events after 10.0s"),
-        _entry(3, 20, "[FALLBACK] User ID: e2e-staging-bbbb2222"),
-        _entry(4, 30, "Timeout waiting for events after 10.0s"),
-        _entry(5, 5, "[FALLBACK] User ID: e2e-staging-cccc3333"),
-    ]
+    entries = _late_line_entries()
     data = "".join(json.dumps(e) + "\n" for e in entries).encode()
     outcomes = {}
     for window in (1, 100):  # given up after 4 events; all held, then let through sorted
