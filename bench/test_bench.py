@@ -329,10 +329,11 @@ def test_newest_first_array_holds_the_same_entries_reversed(tmp_path: Path):
     assert truth_of(path)["bytes"] == path.stat().st_size
 
 
-def test_many_connections_file_is_analysed_to_its_truth(tmp_path: Path):
-    out = tmp_path / "many.log"
+@pytest.mark.parametrize("form", ["text", "jsonl"])
+def test_many_connections_file_is_analysed_to_its_truth(tmp_path: Path, form: str):
+    out = tmp_path / f"many.{form}"
     subprocess.run([PY, str(BENCH / "many.py"), "--connections", "3000", "--fail-every", "7",
-                    "-o", str(out)], check=True, capture_output=True)
+                    "--format", form, "-o", str(out)], check=True, capture_output=True)
     truth = truth_of(out)
     assert truth["classes"] == {"routing_failure": 429, "healthy": 2571}
     report = subprocess.run([PY, "-m", "diagnose", "analyze", str(out), "--format", "json"],

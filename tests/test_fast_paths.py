@@ -268,6 +268,7 @@ def test_any_worker_count_reads_what_the_serial_reader_reads(tmp_path, monkeypat
     path = tmp_path / "big.jsonl"
     path.write_text("\n".join(_lines(13, 6000)) + "\nnot json\n")
     serial = _read_all(str(path))
+    monkeypatch.setattr("diagnose.sources.worker.PIECE", 5)  # in-process: many pieces a block
     for workers in ("0", "1", "3"):
         monkeypatch.setenv(WORKERS_ENV, workers)
         stats = ParseStats()

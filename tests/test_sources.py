@@ -726,7 +726,7 @@ def test_text_ranges_start_at_records_and_match_the_serial_reader(tmp_path, monk
             yield result
 
     monkeypatch.setattr("diagnose.sources.textparallel._results", in_process)
-    monkeypatch.setattr("diagnose.sources.textparallel.PIECE", 1)  # each row pickled alone
+    monkeypatch.setattr("diagnose.sources.worker.PIECE", 1)  # each row pickled alone
     parallel = list(read_text_parallel(path, ranges, ctx, None, None, 0))
     assert _rows(parallel) == _rows(serial) and len(serial) == 6
     assert sum(pieces) == 6 and max(pieces) >= 2, pieces  # a range of two pieces, in order
@@ -819,6 +819,7 @@ def test_pretty_array_ranges_read_what_the_serial_reader_reads(tmp_path, monkeyp
     assert len(serial[0]) > 200 and serial[1][3][0][1].startswith("bad JSON")
 
     monkeypatch.setattr("diagnose.sources.parallel.MIN_SIZE", 0)
+    monkeypatch.setattr("diagnose.sources.worker.PIECE", 5)  # in-process: many pieces a range
     for workers in (0, 2):
         ctx = SourceContext(path, ParseStats(), Prefilter(["TimeoutError", "oops"]), UTC)
         ranges = pretty_ranges(path, os.path.getsize(path), ctx, b"  ", span=64 << 10)

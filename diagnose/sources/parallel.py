@@ -31,7 +31,7 @@ from ..model import RawRecord
 from .context import SourceContext
 from .jsonl import account
 from .stream import GZIP_MAGIC
-from .worker import RangeResult, scanner
+from .worker import RangeResult, from_pieces, scanner
 
 if TYPE_CHECKING:
     from ..parse import RecordMatcher
@@ -196,15 +196,15 @@ def records_of(result: RangeResult, line: int, ctx: SourceContext) -> Generator[
         RawRecord, None, int]:
     """Book one range's result (its first line is `line`) and yield its records; returns the
     line after the range."""
-    for records, newlines, survivors, oversize in consumed(result):
+    for records, newlines, survivors, pieces, oversize in consumed(result):
         if oversize:
             ctx.count()
             ctx.unparsed(line, "line longer than 16 MiB")
             line += 1
             continue
         ctx.count(records)
-        ctx.ignore(records - len(survivors))
-        for index, decoded in consumed(survivors):
+        ctx.ignore(records - survivors)
+        for index, decoded in from_pieces(pieces):
             record = account(decoded, line + index, ctx)
             if record is not None:
                 yield record

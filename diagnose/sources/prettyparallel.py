@@ -17,7 +17,6 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, tzinfo
 
-from ..consume import consumed
 from ..model import ParseStats, RawRecord
 from .context import SourceContext
 from .jsonpretty import _Entries
@@ -25,12 +24,12 @@ from .parallel import WorkerPool, can_split, ordered_results
 from .prefilter import Prefilter
 from .stream import BLOCK, MAX_LINE
 from .textparallel import Books, book_range, books_of, range_blocks
-from .worker import pre_match
+from .worker import from_pieces, in_pieces, pre_match
 
 _ERROR_LINE = re.compile(r" \(line (\d+)\)$")
 RANGE = 4 * BLOCK  # a multiple of BLOCK; entries are ~1 KB, so a range is ~30,000 of them
 
-PrettyRangeResult = tuple[list[RawRecord], Books, int]  # (records, books, lines in the range)
+PrettyRangeResult = tuple[list[bytes], Books, int]  # (records in pickled pieces, books, lines)
 
 
 def pretty_ranges(
@@ -95,7 +94,7 @@ def read_pretty_parallel(
     for (_, end), (records, books, lines) in zip(ranges, results, strict=True):
         offset = line - 1
         book_range(ctx, books, offset, _shifted)
-        for record in consumed(records):
+        for record in from_pieces(records):
             record.line += offset
             yield record
         line += lines
@@ -141,4 +140,4 @@ def scan_pretty_range(
     if last:
         entries.finish(None)
     pre_match(matcher, records)
-    return records, books_of(ctx), lines[0]
+    return in_pieces(records), books_of(ctx), lines[0]

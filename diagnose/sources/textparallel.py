@@ -18,20 +18,19 @@ accounting against the input. Files with a BOM or a blank head are read serially
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable, Iterator
 from datetime import UTC, tzinfo
 from itertools import islice
 
-from ..consume import consumed
 from ..model import ParseStats, RawRecord
+from . import worker
 from .context import SourceContext
 from .parallel import WorkerPool, can_split, ordered_results
 from .prefilter import Prefilter
 from .stream import _BLANK, BLOCK, LineBlocks
 from .text import read_blocks
 from .textclean import PLAIN_LINE
-from .worker import pre_match
+from .worker import from_pieces, in_pieces, pre_match
 
 RANGE = BLOCK  # a multiple of BLOCK (ranges start after a serial block boundary); small: the
 # main process waits less for the first result, and a range of a log where every line counts
@@ -40,15 +39,12 @@ RANGE = BLOCK  # a multiple of BLOCK (ranges start after a serial block boundary
 _HEAD = 1 << 16  # Input.peek_content reads this much before the first block
 _FIRST_LINE = 1 << 16  # the line starting a range must end within this many bytes
 
-PIECE = 4096  # rows pickled together: a range's rows wait in the main process as bytes
-
 # line, timestamp, severity, text, fields, events (when the worker matched them)
 Row = tuple[int, object, str | None, str, dict[str, str], list | None]
 # A worker's accounting of its range: records read, ignored, the first unparsed (line, reason),
 # unparsed total, naive and aware time stamps
 Books = tuple[int, int, list[tuple[int, str]], int, int, int]
-# (pieces: pickled lists of up to PIECE rows, books, lines in the range)
-TextRangeResult = tuple[list[bytes], Books, int]
+TextRangeResult = tuple[list[bytes], Books, int]  # (rows in pickled pieces, books, lines)
 
 
 def books_of(ctx: SourceContext) -> Books:
@@ -127,10 +123,9 @@ def read_text_parallel(
         offset = line - 1
         book_range(ctx, books, offset)
         source = ctx.source
-        for piece in consumed(rows):
-            for at, ts, severity, text, fields, matched in consumed(pickle.loads(piece)):
-                yield RawRecord(source, at + offset, ts, severity, text,  # type: ignore[arg-type]
-                                fields, matched=matched)
+        for at, ts, severity, text, fields, matched in from_pieces(rows):
+            yield RawRecord(source, at + offset, ts, severity, text, fields,  # type: ignore[arg-type]
+                            matched=matched)
         line += lines
         if progress is not None:
             progress(base + end)
@@ -169,15 +164,11 @@ def scan_text_range(
     lines = [0]
     records = read_blocks(range_blocks(path, start, end, block, lines), ctx)  # type: ignore[arg-type]
     pieces = []
-    while batch := list(islice(records, PIECE)):
-        pieces.append(_piece(batch, matcher))
+    while batch := list(islice(records, worker.PIECE)):  # made and pickled a piece at a time
+        pre_match(matcher, batch)
+        pieces += in_pieces([(r.line, r.timestamp, r.severity, r.text, r.fields, r.matched)
+                             for r in batch])
     return pieces, books_of(ctx), lines[0]
-
-
-def _piece(records: list[RawRecord], matcher: bytes | None) -> bytes:
-    pre_match(matcher, records)
-    return pickle.dumps([(r.line, r.timestamp, r.severity, r.text, r.fields, r.matched)
-                         for r in records], pickle.HIGHEST_PROTOCOL)
 
 
 def range_blocks(path: str, start: int, end: int, block: int, lines: list[int]) -> Iterator:
