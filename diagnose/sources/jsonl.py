@@ -94,10 +94,10 @@ def classify_block(
     Pure, so worker processes run it on byte ranges of one file.
     """
     if not data.endswith(b"\n", lo, hi):  # the last line of the input: give it its newline
-        newlines = data.count(b"\n", lo, hi) if newlines < 0 else newlines
-        records, survivors, _ = classify_block(
-            data[lo:hi] + b"\n", 0, hi - lo + 1, newlines + 1, prefilter)
-        return records, survivors, newlines
+        records, survivors, counted = classify_block(
+            data[lo:hi] + b"\n", 0, hi - lo + 1, newlines + 1 if newlines >= 0 else -1,
+            prefilter)
+        return records, survivors, counted - 1
     if prefilter is not None and hi - lo >= VECTOR_MIN and (
             vector := _vector_lines(data, lo, hi, prefilter)) is not None:
         lines, survivors = vector
