@@ -94,17 +94,6 @@ class KeptHead:
                 self.events = None
 
 
-def time_ordered(events: Iterable[Event], run_size: int | None = None) -> Iterator[Event]:
-    """All `events`, sorted by Event.sort_key; spills to disk past `run_size` (RUN_SIZE) events."""
-    runs = SortedRuns(run_size)
-    try:
-        for event in events:
-            runs.add(event)
-        yield from runs.ordered()
-    finally:
-        runs.discard()
-
-
 def read_ahead(
     events: Iterable[Event], keep: SortedRuns | KeptHead | None = None, window: int | None = None
 ) -> Iterator[Event]:

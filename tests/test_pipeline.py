@@ -11,7 +11,18 @@ from pathlib import Path
 import pytest
 
 from diagnose.model import Event
-from diagnose.ordering import OutOfOrder, SortedRuns, read_ahead, time_ordered
+from diagnose.ordering import OutOfOrder, SortedRuns, read_ahead
+
+
+def time_ordered(events, run_size: int | None = None) -> list[Event]:
+    """`events` through SortedRuns, as the pipeline sorts an input found out of order."""
+    runs = SortedRuns(run_size)
+    try:
+        for event in events:
+            runs.add(event)
+        return list(runs.ordered())
+    finally:
+        runs.discard()
 
 
 def _event(i: int, seconds: int) -> Event:

@@ -39,12 +39,12 @@ RANGE = BLOCK  # a multiple of BLOCK (ranges start after a serial block boundary
 _HEAD = 1 << 16  # Input.peek_content reads this much before the first block
 _FIRST_LINE = 1 << 16  # the line starting a range must end within this many bytes
 
-# line, timestamp, severity, text, fields, events (when the worker matched them)
-Row = tuple[int, object, str | None, str, dict[str, str], list | None]
 # A worker's accounting of its range: records read, ignored, the first unparsed (line, reason),
 # unparsed total, naive and aware time stamps
 Books = tuple[int, int, list[tuple[int, str]], int, int, int]
-TextRangeResult = tuple[list[bytes], Books, int]  # (rows in pickled pieces, books, lines)
+# (rows in pickled pieces, books, lines in the range); a row is (line, timestamp, severity,
+# text, fields, events when the worker matched them)
+TextRangeResult = tuple[list[bytes], Books, int]
 
 
 def books_of(ctx: SourceContext) -> Books:

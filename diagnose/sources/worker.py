@@ -34,13 +34,12 @@ PIECE = 4096  # items pickled together in an answer: the main process unpickles 
 RangeResult = list[tuple[int, int, int, list[bytes], int]]
 
 
-def in_pieces(items: list, size: int | None = None) -> list[bytes]:
+def in_pieces(items: list) -> list[bytes]:
     """`items` pickled PIECE at a time. A range's answer waits in the main process as these
     bytes and is unpickled piece by piece as it is read: where every line counts, a range
     held ~100,000 records at once (~100 MB), beside the timelines correlated meanwhile."""
-    size = size or PIECE
-    return [pickle.dumps(items[at:at + size], pickle.HIGHEST_PROTOCOL)
-            for at in range(0, len(items), size)]
+    return [pickle.dumps(items[at:at + PIECE], pickle.HIGHEST_PROTOCOL)
+            for at in range(0, len(items), PIECE)]
 
 
 def from_pieces(pieces: list[bytes]) -> Iterator:
