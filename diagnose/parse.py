@@ -16,6 +16,7 @@ from datetime import datetime
 
 from ahocorasick_rs import AhoCorasick
 
+from .dedupe import Deduper
 from .model import EXCERPT_CHARS, UNTIMED_BASE, Event, ParseStats, RawRecord
 from .rulepack import apply_event_rule
 from .rulepack.model import ID_GROUPS, EventRule, RuleSet
@@ -109,8 +110,12 @@ def parse_records(
 
     `on_ignored` sees every record no rule matched (the residue template mining works on, and
     the unexplained-error tally). A record a reader worker already matched brings its events.
+    Copies (same insertId and time) of a record no rule matched, or of an untimed one, are
+    counted as duplicates here; the events of timed ones are deduped after the time sort
+    (dedupe.RepeatedEvents), where copies sit side by side.
     """
     matcher = matcher or RecordMatcher.of(ruleset)
+    dedupe = Deduper()
     ignored_id = IgnoredIds(ruleset.ignore_ids)
     last_time: dict[str, datetime] = {}  # per source: where an untimed record is placed
     for record in records:
@@ -132,6 +137,9 @@ def parse_records(
             events = [e for e in events if not ignored_id(e)]
             if not events:
                 stats.ignored_by_rule += 1
+        if (not events or ts is None) and dedupe.seen(record):
+            stats.duplicates += 1
+            continue
         if not events:
             stats.ignored += 1
             if on_ignored is not None:

@@ -19,6 +19,7 @@ from .attribution import Attribution
 from .classify import Vocabulary, classify_connection
 from .contrast import ContrastTally
 from .correlate import CorrelationStats, correlate
+from .dedupe import RepeatedEvents
 from .gcpolicy import fewer_collections
 from .model import Connection, Event, Finding, ParseStats, RawRecord
 from .ordering import KeptHead, OutOfOrder, SortedRuns, read_ahead
@@ -171,6 +172,8 @@ def _analyze_records(
             followed = _follow(runs.ordered(), ruleset, stats, options)
     finally:
         runs.discard()
+    stats.events -= followed.duplicates  # copies of timed records, dropped after the sort
+    stats.duplicates += followed.duplicates
     clock, scopes, table = followed.clock, followed.scopes, followed.table
     if scopes.symptoms_dropped:
         stats.warnings.append(
@@ -231,6 +234,7 @@ class _Followed:
     table: OutcomeTable
     tally: ContrastTally
     timelines: list
+    duplicates: int  # records whose every event repeated one already passed
 
 
 def _follow(
@@ -240,7 +244,8 @@ def _follow(
     once while reading, and again on the full sort when the input turned out of order)."""
     clock = _Clock(options.window_end, stats)
     scopes = ScopeEvaluator(ruleset)
-    events = scopes.watch(clock.watch(resolve_sticky_ids(ordered, ruleset)))
+    repeated = RepeatedEvents()
+    events = scopes.watch(clock.watch(resolve_sticky_ids(repeated.drop(ordered), ruleset)))
     corr_stats = CorrelationStats()
     collector = FindingCollector({r.id: r for r in ruleset.finding_rules},
                                  list(ruleset.known_message_types), ruleset.type_fixes)
@@ -266,7 +271,8 @@ def _follow(
         findings, table, tally = _judge(store, scopes, collector, explained, ruleset)
     finally:
         store.discard()
-    return _Followed(clock, scopes, corr_stats, collector, findings, table, tally, timelines)
+    return _Followed(clock, scopes, corr_stats, collector, findings, table, tally, timelines,
+                     repeated.duplicates)
 
 
 def _judge(

@@ -320,17 +320,6 @@ def test_mixed_formats_in_one_directory(tmp_path):
     }
 
 
-def test_duplicates_across_files_are_dropped_by_insert_id(tmp_path):
-    lines = open(data("sink.jsonl"), encoding="utf-8").read().splitlines()
-    (tmp_path / "S0.json").write_text("\n".join(lines[:3]) + "\n")
-    (tmp_path / "S1.json").write_text("\n".join(lines[2:3] + lines[:1] + lines[5:6]) + "\n")
-    records, stats = read(expand_inputs([str(tmp_path / "S*.json")]))
-    assert [(os.path.basename(r.source), r.insert_id) for r in records] == [
-        ("S0.json", "a1"), ("S0.json", "a3"), ("S1.json", "a5")
-    ]
-    assert stats.duplicates == 2 and stats.records_read == 6
-
-
 def test_mixing_naive_and_zoned_stamps_warns_once(tmp_path):
     _, stats = read([data("loguru_traceback.log"), data("sink.jsonl"), data("console_pdt.txt")])
     assert stats.warnings == [

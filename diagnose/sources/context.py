@@ -1,6 +1,7 @@
 """Per-input accounting that every format reader reports through, so the totals always add up.
 
-Invariant kept here: records_read == yielded + ignored + unparsed_total + duplicates.
+Invariant kept here: records_read == yielded + ignored + unparsed_total (the parse stage then
+splits the yielded into events, ignored and duplicates).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 One worker per CPU this process may use ($DIAGNOSE_WORKERS overrides; 0 scans in-process): on
 2 CPUs, 1 GiB of JSONL takes 8.1 s with one worker and 5.3 s with two. Workers find the
 prefilter hits, decode those lines (a few percent) into records and match them against the
-event rules; the main process numbers, counts and dedupes them exactly as the serial reader
+event rules; the main process numbers and counts them exactly as the serial reader
 does, so line numbers and accounting are identical. textparallel.py and prettyparallel.py
 hand text and gcloud-array ranges to the same workers, and spooled.py a .gz file's inflated
 bytes, spooled to temporary files.

@@ -1,8 +1,8 @@
 """read_records: every input, whatever its format, as one stream of RawRecords with accounting.
 
 This is the only place that knows all formats: it opens each input, sniffs it, hands it to the
-matching reader, drops insertId duplicates across inputs, and adds the one time-zone warning.
-For JSON it also decodes the first value: a document wrapping LogEntry lists goes to the
+matching reader and adds the one time-zone warning (copies by insertId are dropped later: see
+dedupe.py). For JSON it also decodes the first value: a document wrapping LogEntry lists goes to the
 streaming reader (its entries are counted one by one), and input whose first value is no log
 at all is decoded whole so every value is reported, never silently ignored.
 """
@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from ..model import ParseStats, RawRecord
 from .context import SourceContext
-from .dedupe import Deduper
 from .inputs import STDIN, dir_files
 from .jsonarray import read_json_stream
 from .jsonl import read_jsonl
@@ -53,14 +52,13 @@ def read_records(
     matcher: RecordMatcher | None = None,
     pool: WorkerPool | None = None,
 ) -> Iterator[RawRecord]:
-    """Yield the readable, relevant, first-seen records of every input, in input order.
+    """Yield the readable, relevant records of every input, in input order.
 
     `progress` receives the cumulative number of input bytes consumed (compressed size for
     gzip), so a progress bar's total is the sum of the file sizes. With `matcher`, records read
     by worker processes come with their events (the workers match them). `pool`: workers
     already started (parallel.early_pool).
     """
-    dedupe = Deduper()
     contexts: list[SourceContext] = []
     # what ranges name the matcher by, in this process (ranges read here when workers fail)
     # and in the workers (sent to them, pickled, as they start)
@@ -81,11 +79,7 @@ def read_records(
             contexts.append(ctx)
             stats.by_source.setdefault(ctx.source, 0)
             opened = _Opened(path, stdin, progress, consumed, pool)
-            for record in opened.records(ctx):
-                if dedupe.seen(record):
-                    stats.duplicates += 1
-                else:
-                    yield record
+            yield from opened.records(ctx)
             consumed += opened.size
     finally:
         if owned:
