@@ -66,6 +66,15 @@ class ContrastResult:
     excluded: int  # connections neither failing nor healthy (in progress at the end of the logs)
     rows: list[ContrastRow] = field(default_factory=list)
     reason: str | None = None
+    uncounted: int = 0  # observations of a new value once MAX_VALUES were being counted
+
+    def cap_warning(self) -> str | None:
+        """What the report says when the cap left values out (None: every value counted)."""
+        if not self.uncounted:
+            return None
+        return (f"the contrast counts the first {MAX_VALUES:,} distinct attribute values: "
+                f"{self.uncounted:,} observations of later ones were not counted, so a value "
+                "first seen after that cannot be ranked")
 
     def to_dict(self) -> dict:
         return {
@@ -75,6 +84,7 @@ class ContrastResult:
             "attributes": list(ATTRIBUTES),
             "rows": [r.to_dict() for r in self.rows],
             "reason": self.reason,
+            "uncounted": self.uncounted,
         }
 
     def __rich__(self):
@@ -115,6 +125,7 @@ class ContrastTally:
         self.healthy = 0
         self.other = 0
         self.counts: dict[tuple[str, str], list[int]] = {}  # (attribute, value) -> [fail, ok]
+        self.uncounted = 0
 
     def add(self, outcome: ConnectionOutcome, connection: Connection | None = None) -> None:
         if outcome.outcome in FAILING:
@@ -130,6 +141,7 @@ class ContrastTally:
             cell = self.counts.get(pair)
             if cell is None:
                 if len(self.counts) >= MAX_VALUES:
+                    self.uncounted += 1
                     continue
                 cell = self.counts[pair] = [0, 0]
             cell[column] += 1
@@ -142,7 +154,7 @@ class ContrastTally:
         among failures is higher than among healthy connections, and its z score reaches
         `min_score` (about one standard error: below that the split is what chance gives).
         """
-        result = ContrastResult(self.failing, self.healthy, self.other)
+        result = ContrastResult(self.failing, self.healthy, self.other, uncounted=self.uncounted)
         if not self.failing:
             result.reason = "no failing connections to contrast"
             return result

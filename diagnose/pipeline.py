@@ -212,7 +212,9 @@ def _analyze_records(
         classes=ruleset.classes,
     )
     report.sections["unexplained_errors"] = errors
-    report.sections["contrast"] = followed.tally.result()
+    report.sections["contrast"] = contrast = followed.tally.result()
+    if (capped := contrast.cap_warning()) is not None:
+        stats.warnings.append(capped)
     report.sections["event_counts"] = dict(sorted(clock.counts.items()))
     report.sections["uncorrelated_kinds"] = dict(sorted(unmatched.items()))
     if options.keep_timeline is not None:

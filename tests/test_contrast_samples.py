@@ -53,3 +53,23 @@ def test_contrast_names_the_message_type_every_failure_sent(run_cli, tmp_path):
     assert all(row["attribute"] not in ("client_shape", "hour_utc") for row in contrast["rows"])
     terminal = run_cli("analyze", path).out
     assert "What the failing connections share (4 failing vs 4 healthy)" in terminal
+
+
+def test_values_past_the_cap_are_said_to_be_uncounted(run_cli, monkeypatch):
+    """The tally stops taking new values at MAX_VALUES (memory): the report must say so."""
+    from conftest import SAMPLES
+
+    import diagnose.contrast as contrast_module
+
+    sample = str(SAMPLES / "staging-hour.jsonl.gz")
+    whole = json.loads(run_cli("analyze", sample, "-f", "json").out)
+    assert whole["contrast"]["uncounted"] == 0
+    assert not any("contrast counts" in w for w in whole["stats"]["warnings"])
+    monkeypatch.setattr(contrast_module, "MAX_VALUES", 5)
+    capped = run_cli("analyze", sample, "-f", "json")
+    doc = json.loads(capped.out)
+    assert doc["contrast"]["uncounted"] > 0
+    assert (f"the contrast counts the first 5 distinct attribute values: "
+            f"{doc['contrast']['uncounted']:,} observations of later ones were not counted"
+            ) in " ".join(doc["stats"]["warnings"])
+    assert "contrast counts the first 5" in run_cli("analyze", sample).out
