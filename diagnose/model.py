@@ -224,3 +224,5 @@ class ParseStats:
     ignored_by_rule: int = 0  # matched, but only ids the pack ignores (part of `ignored`)
     first_ts: datetime | None = None  # the time span of the records that reached the rules
     last_ts: datetime | None = None
+    # rule id -> its `engine = "re"` searches that ran out of time (counted as no match)
+    regex_timeouts: dict[str, int] = field(default_factory=dict)

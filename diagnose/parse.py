@@ -19,6 +19,7 @@ from ahocorasick_rs import AhoCorasick
 from .dedupe import Deduper
 from .model import EXCERPT_CHARS, UNTIMED_BASE, Event, ParseStats, RawRecord
 from .rulepack import apply_event_rule
+from .rulepack.matching import search_timeouts
 from .rulepack.model import ID_GROUPS, EventRule, RuleSet
 from .unexplained import is_error
 
@@ -84,6 +85,10 @@ class RecordMatcher:
             record.fields = {}
             if not is_error(record.severity):
                 record.text = ""
+
+    def timeouts(self) -> dict[str, int]:
+        """Searches that ran out of time in this process, by rule (a worker's copy starts at 0)."""
+        return search_timeouts(self.rules)
 
     def __getstate__(self) -> dict:
         return {"rules": self.rules, "scope_fields": self.scope_fields}

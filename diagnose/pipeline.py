@@ -27,7 +27,9 @@ from .outcomes import OutcomeStore, OutcomeTable
 from .parse import RecordMatcher, parse_records, resolve_sticky_ids
 from .patterns import TemplateMiner
 from .report import Provenance, Report
+from .rulepack.matching import search_timeouts
 from .rulepack.model import RuleSet
+from .rulepack.regex_safety import RE_SEARCH_SECONDS
 from .scopes import MAX_SYMPTOMS_KEPT, ScopeEvaluator
 from .sources import Prefilter, read_records
 from .sources.parallel import WorkerPool
@@ -144,6 +146,7 @@ def _analyze_records(
     ordering: Ordering,
 ) -> Report:
     started = time.perf_counter()
+    timed_out_before = search_timeouts(ruleset.event_rules)  # the rules outlive one analysis
     miner = TemplateMiner() if options.mine_patterns else None
     errors = ErrorTally()
 
@@ -172,6 +175,7 @@ def _analyze_records(
             followed = _follow(runs.ordered(), ruleset, stats, options)
     finally:
         runs.discard()
+    _warn_timeouts(stats, search_timeouts(ruleset.event_rules), timed_out_before)
     stats.events -= followed.duplicates  # copies of timed records, dropped after the sort
     stats.duplicates += followed.duplicates
     clock, scopes, table = followed.clock, followed.scopes, followed.table
@@ -295,6 +299,19 @@ def _judge(
     findings = attribution.finish(scopes.symptoms, explained)
     findings.sort(key=impact)
     return findings, table, tally
+
+
+def _warn_timeouts(stats: ParseStats, now: dict[str, int], before: dict[str, int]) -> None:
+    """Searches that ran out of time counted as no match: say so, by rule (here and in the
+    reader workers), since the rule's events may be missing."""
+    for rule, n in now.items():
+        stats.regex_timeouts[rule] = stats.regex_timeouts.get(rule, 0) + n - before.get(rule, 0)
+    for rule, n in sorted(stats.regex_timeouts.items()):
+        if n:
+            stats.warnings.append(
+                f"rule {rule}: {n:,} searches of its backtracking pattern (engine = \"re\") ran "
+                f"past {RE_SEARCH_SECONDS} s and counted as no match, so some of its events may "
+                "be missing")
 
 
 def _earliest(*times: datetime | None) -> datetime | None:

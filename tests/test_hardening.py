@@ -571,6 +571,38 @@ def test_a_backtracking_regex_opted_in_with_engine_re_is_rejected_naming_the_rul
     assert "Traceback" not in result.err
 
 
+@pytest.mark.parametrize("workers", [False, True])
+def test_searches_that_run_out_of_time_are_reported_by_rule(run_cli, tmp_path, monkeypatch,
+                                                            workers):
+    """A vetted `engine = "re"` pattern can still be slow on one line (polynomial, not
+    exponential): its search stops at the time bound and counts as no match. The report must
+    say so, whether the line was matched here or in a reader worker."""
+    if workers:
+        from diagnose.sources import parallel, textparallel
+
+        monkeypatch.setattr(parallel, "MIN_SIZE", 0)
+        monkeypatch.setattr(textparallel.text_ranges, "__defaults__", (1 << 14, 1 << 14))
+        monkeypatch.setattr(textparallel, "BLOCK", 1 << 14)
+        monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    log = tmp_path / "slow.log"
+    hostile = "2025-09-08 23:49:24.509 | INFO | x:y:1 | Sending ack " + "a" * 20_000 + "!\n"
+    filler = "".join(f"2025-09-08 23:49:25.{n:03} | INFO | x:y:1 | quiet line {n}\n"
+                     for n in range(300))
+    log.write_text(hostile + filler + hostile + filler + hostile, encoding="utf-8")
+    pack = _pack_with(tmp_path, "slow-search", r"Sending ack a.*a.*a.*a$", engine="re")
+    from diagnose.parse import RecordMatcher
+
+    matched_here = []
+    events = RecordMatcher.events
+    monkeypatch.setattr(RecordMatcher, "events", lambda self, record: matched_here.append(
+        len(record.text) > 20_000) or events(self, record))
+    code, doc = analyze_json(run_cli, log, "--rules", pack)
+    assert code in (0, 1)
+    assert matched_here.count(True) == (0 if workers else 3)
+    assert ('rule slow-search: 3 searches of its backtracking pattern (engine = "re") ran past '
+            "0.05 s and counted as no match") in " ".join(doc["stats"]["warnings"])
+
+
 def test_megabytes_of_blank_lines_before_the_log_are_skipped_not_the_log(run_cli, tmp_path):
     """A tiny .gz that inflates to 1 MiB of blank lines, then the scenario: bounded time, and
     the lines after the blank run are still read (blank lines are not records)."""

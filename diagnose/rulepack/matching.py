@@ -118,3 +118,15 @@ def split_groups(groups: dict[str, str]) -> tuple[dict[str, str], dict[str, str]
     ids = {k: v for k, v in groups.items() if k in ID_GROUPS}
     attrs = {k: v for k, v in groups.items() if k not in ID_GROUPS}
     return ids, attrs
+
+
+def search_timeouts(rules: list[EventRule]) -> dict[str, int]:
+    """Rule id → searches of its `engine = "re"` patterns that ran out of time in this process
+    (each counted as no match; regex_safety.BoundedPattern)."""
+    counts: dict[str, int] = {}
+    for rule in rules:
+        patterns = [*rule.patterns, *rule.exclude, *rule.where.values()]
+        n = sum(getattr(p, "timeouts", 0) for p in patterns)
+        if n:
+            counts[rule.id] = n
+    return counts

@@ -75,6 +75,7 @@ class WorkerPool:
         self.broken = self.size < 1  # no workers: every range is scanned in-process
         self.setup = setup
         self.set_up = False
+        self.timeouts: dict[int, dict[str, int]] = {}  # per worker: its latest count by rule
 
     def spawn(self) -> None:
         """Start the processes now (they import while the caller loads its rules)."""
@@ -94,6 +95,7 @@ class WorkerPool:
             try:
                 for worker in range(self.size if blob is not None else 0):
                     self.send(worker, (b"setup", key, blob))  # idle workers read it at once
+                self.timeouts = {}  # a fresh copy of the rules in each worker
                 self.set_up = True
             except OSError:
                 self.close()
@@ -106,7 +108,16 @@ class WorkerPool:
         stdin.flush()
 
     def receive(self, worker: int) -> RangeResult:
-        return pickle.load(self.procs[worker].stdout)
+        answer, self.timeouts[worker] = pickle.load(self.procs[worker].stdout)
+        return answer
+
+    def search_timeouts(self) -> dict[str, int]:
+        """Rule id → searches of `engine = "re"` patterns that ran out of time in the workers."""
+        total: dict[str, int] = {}
+        for counts in self.timeouts.values():
+            for rule, n in counts.items():
+                total[rule] = total.get(rule, 0) + n
+        return total
 
     def close(self) -> None:
         for proc in self.procs:

@@ -82,6 +82,8 @@ def read_records(
             yield from opened.records(ctx)
             consumed += opened.size
     finally:
+        for rule, n in pool.search_timeouts().items():
+            stats.regex_timeouts[rule] = stats.regex_timeouts.get(rule, 0) + n
         if owned:
             pool.close()
     _warn_naive(contexts, stats, default_tz)
