@@ -18,8 +18,7 @@ from ahocorasick_rs import AhoCorasick
 
 from .dedupe import Deduper
 from .model import EXCERPT_CHARS, UNTIMED_BASE, Event, ParseStats, RawRecord
-from .rulepack import apply_event_rule
-from .rulepack.matching import search_timeouts
+from .rulepack.matching import event_values, search_timeouts
 from .rulepack.model import ID_GROUPS, EventRule, RuleSet
 from .unexplained import is_error
 
@@ -37,6 +36,7 @@ class RuleIndex:
                 literals.setdefault(lit, []).append(index)
         self.literals = list(literals)
         self.rules_of = [literals[lit] for lit in self.literals]
+        self.rules_for = [[rules[i] for i in of] for of in self.rules_of]  # (read only)
         self.automaton = AhoCorasick(self.literals) if self.literals else None
 
     def candidates(self, text: str) -> list[EventRule]:
@@ -48,7 +48,10 @@ class RuleIndex:
         except UnicodeEncodeError:  # a lone surrogate (a JSON "\ud800"): no literal holds one
             text = text.encode("utf-8", "replace").decode("utf-8")
             found = self.automaton.find_matches_as_indexes(text, overlapping=True)
-        for literal_id, _, _ in found:
+        literal_ids = {literal_id for literal_id, _, _ in found}
+        if len(literal_ids) == 1:  # most records: one literal, its rules in rule order
+            return self.rules_for[literal_ids.pop()]
+        for literal_id in literal_ids:
             hits.update(self.rules_of[literal_id])
         return [self.rules[i] for i in sorted(hits)]
 
@@ -70,7 +73,7 @@ class RecordMatcher:
     def events(self, record: RawRecord) -> list[Event]:
         if self._index is None:
             self._index = RuleIndex(self.rules)
-        return list(_events_for(record, self._index, self.scope_fields))
+        return _events_for(record, self._index, self.scope_fields)
 
     def pre_match(self, records: Iterable[RawRecord]) -> None:
         """Match records in a reader worker; the parse stage takes their events as they are
@@ -195,28 +198,24 @@ class IgnoredIds:
 
 def _events_for(
     record: RawRecord, index: RuleIndex, scope_fields: dict[str, str]
-) -> Iterator[Event]:
-    for rule in index.candidates(record.text):
-        groups = apply_event_rule(rule, record.text, record.fields, record.severity)
-        if groups is None:
+) -> list[Event]:
+    text, fields = record.text, record.fields
+    events: list[Event] = []
+    for rule in index.candidates(text):
+        found = event_values(rule, text, fields, record.severity)
+        if found is None:
             continue
-        ids = {k: v for k, v in groups.items() if k in ID_GROUPS and v}
-        attrs = {k: v for k, v in groups.items() if k not in ID_GROUPS and v is not None}
-        for scope, field_name in scope_fields.items():
-            value = record.fields.get(field_name)
-            if value and scope not in ids:
-                ids[scope] = value
-        yield Event(
-            kind=rule.emits,
-            ts=record.timestamp,  # type: ignore[arg-type]  # untimed: placed by the caller
-            ids=ids,
-            attrs=attrs,
-            provenance=record.provenance,
-            rule_id=rule.id,
-            severity=record.severity,
-            text=_excerpt(record.text),
-            insert_id=record.insert_id,
-        )
+        ids, attrs = found
+        if fields:
+            for scope, field_name in scope_fields.items():
+                value = fields.get(field_name)
+                if value and scope not in ids:
+                    ids[scope] = value
+        # untimed records have ts None here: the parse stage places them
+        events.append(Event(rule.emits, record.timestamp, ids, attrs,  # type: ignore[arg-type]
+                            record.provenance, rule.id, record.severity, _excerpt(text),
+                            record.insert_id))
+    return events
 
 
 def resolve_sticky_ids(events: Iterable[Event], ruleset: RuleSet) -> Iterator[Event]:

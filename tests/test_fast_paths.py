@@ -6,8 +6,10 @@ wheel) against one `bytes.find` per needle plus the request regex; isal gzip aga
 
 from __future__ import annotations
 
+import json
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -549,3 +551,66 @@ def test_vectorised_entry_ends_answer_as_splitting_the_block():
         for marker in (b"\n  }", b"\n}"):
             start = rng.randrange(len(data) + 1)
             assert ends_of(data, start, marker) == split_ends(data, start, marker), (data, start)
+
+
+# --- event matching: the parse stage's fast path against the definition ----------------------
+
+
+def _reference_events(record, ruleset) -> list[tuple]:
+    """Every rule in rule order through apply_event_rule (which tests the prefilter literals
+    itself), its groups split as events carry them: what RecordMatcher must find."""
+    from diagnose.rulepack import apply_event_rule
+    from diagnose.rulepack.model import ID_GROUPS
+
+    out = []
+    for rule in ruleset.event_rules:
+        groups = apply_event_rule(rule, record.text, record.fields, record.severity)
+        if groups is None:
+            continue
+        ids = {k: v for k, v in groups.items() if k in ID_GROUPS and v}
+        attrs = {k: v for k, v in groups.items() if k not in ID_GROUPS and v is not None}
+        for scope, name in ruleset.scope_fields.items():
+            if record.fields.get(name) and scope not in ids:
+                ids[scope] = record.fields[name]
+        out.append((rule.id, rule.emits, ids, attrs, record.provenance, record.insert_id))
+    return out
+
+
+def _every_record_we_have(ruleset):
+    """Records of every sample and test input (no prefilter), the rules' own samples, and
+    the real quoted lines when the team's material is there."""
+    from diagnose.model import ParseStats, RawRecord
+    from diagnose.sources import read_records
+
+    repo = Path(__file__).parent.parent
+    paths = sorted(str(p) for p in (repo / "samples").rglob("*")
+                   if p.is_file() and p.suffix in (".json", ".jsonl", ".log", ".gz", ".txt"))
+    paths += sorted(str(p) for p in (repo / "tests" / "data" / "sources").iterdir())
+    for path in paths:
+        yield from read_records([path], prefilter=None, stats=ParseStats())
+    for rule in ruleset.event_rules:
+        for n, sample in enumerate([*rule.samples, *rule.counter_samples]):
+            yield RawRecord(rule.id, n + 1, None, sample.severity, sample.text,
+                            dict(sample.fields))
+    quoted = repo.parent / "shared" / "real" / "quoted-lines.jsonl"
+    if quoted.is_file():
+        for n, line in enumerate(quoted.read_text(encoding="utf-8").splitlines()):
+            rec = json.loads(line)
+            text = rec.get("line") or rec.get("text") or ""
+            yield RawRecord("quoted", n + 1, None, rec.get("severity"), text, {})
+
+
+def test_record_matcher_finds_what_every_rule_defines():
+    from diagnose.api import load_rules
+    from diagnose.parse import RecordMatcher
+
+    ruleset = load_rules([], True)
+    matcher = RecordMatcher.of(ruleset)
+    checked = with_events = 0
+    for record in _every_record_we_have(ruleset):
+        found = [(e.rule_id, e.kind, e.ids, e.attrs, e.provenance, e.insert_id)
+                 for e in matcher.events(record)]
+        assert found == _reference_events(record, ruleset), record.provenance
+        checked += 1
+        with_events += bool(found)
+    assert checked > 2_000 and with_events > 500
