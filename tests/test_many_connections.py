@@ -224,8 +224,33 @@ def test_an_analysis_leaves_the_callers_collector_settings_as_they_were(crowd):
     try:
         diagnose.analyze([str(crowd[0])])
         assert gc.get_threshold() == (900, 11, 12)
+        assert gc.get_freeze_count() == 0  # what it froze for its length is collectable again
     finally:
         gc.set_threshold(*before)
+
+
+def test_an_analysis_freezes_what_exists_and_leaves_a_callers_freeze_alone(crowd, monkeypatch):
+    import gc
+
+    import diagnose
+
+    frozen_during = []
+    real_follow = diagnose.pipeline._follow
+
+    def watched(*args, **kwargs):
+        frozen_during.append(gc.get_freeze_count())
+        return real_follow(*args, **kwargs)
+
+    monkeypatch.setattr(diagnose.pipeline, "_follow", watched)
+    diagnose.analyze([str(crowd[0])])
+    assert frozen_during[0] > 10_000 and gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        mine = gc.get_freeze_count()
+        diagnose.analyze([str(crowd[0])])
+        assert gc.get_freeze_count() > 0.9 * mine  # not unfrozen (some were freed meanwhile)
+    finally:
+        gc.unfreeze()
 
 
 @pytest.mark.parametrize("sample", ["auth-rejection-hour.jsonl", "staging-hour.jsonl.gz",
