@@ -81,10 +81,12 @@ class RecordMatcher:
 
         What the main process still reads of a matched record is its time, ids and severity
         (accounting, dedupe) and, for an error, its text (the unexplained-error tally, which also
-        counts errors whose events the pack's ignore_ids drop): the fields and the other texts
-        are not sent back (a third of the bytes)."""
+        counts errors whose events the pack's ignore_ids drop): the fields, the other texts
+        and the events' provenance (set by the parse stage) are not sent back."""
         for record in records:
-            record.matched = self.events(record)
+            record.matched = events = self.events(record)
+            for event in events:
+                event.provenance = ""
             record.fields = {}
             if not is_error(record.severity):
                 record.text = ""
