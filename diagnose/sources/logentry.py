@@ -30,6 +30,8 @@ _SNAKE_HTTP = {
     "remote_ip": "remoteIp", "server_ip": "serverIp", "request_size": "requestSize",
     "response_size": "responseSize",
 }
+_ENTRY_KEY_SET = frozenset(_ENTRY_KEYS + _SNAKE_ENTRY_KEYS)
+_SNAKE_MARKS = frozenset((*_SNAKE_ENTRY_KEYS, "payload"))
 _MESSAGE_KEYS = ("message", "msg", "textPayload", "event", "log")
 _LATENCY = re.compile(r"\s*(\d+(?:\.\d*)?)s\s*$")
 
@@ -39,7 +41,7 @@ class EntryError(ValueError):
 
 
 def is_log_entry(obj: dict) -> bool:
-    return any(k in obj for k in _ENTRY_KEYS) or any(k in obj for k in _SNAKE_ENTRY_KEYS)
+    return not _ENTRY_KEY_SET.isdisjoint(obj)
 
 
 def camel_entry(obj: dict) -> dict:
@@ -49,7 +51,7 @@ def camel_entry(obj: dict) -> dict:
     dump of every field) are dropped: `"textPayload": null` is no text. A camelCase entry
     without nulls comes back unchanged (no copy).
     """
-    snake = any(k in obj for k in _SNAKE_ENTRY_KEYS) or "payload" in obj
+    snake = not _SNAKE_MARKS.isdisjoint(obj)
     if not snake and None not in obj.values():
         return obj
     out = {_SNAKE_KEYS.get(k, k): v for k, v in obj.items() if v is not None}
@@ -198,10 +200,9 @@ def request_fields(req: dict) -> dict[str, str]:
             fields[name] = req[key]
     url = fields.get("http_url")
     if url:
-        try:
-            fields["http_path"] = urlsplit(url).path or "/"
-        except ValueError:
-            pass
+        path = _url_path(url)
+        if path is not None:
+            fields["http_path"] = path
     status = req.get("status")
     if isinstance(status, int | str) and not isinstance(status, bool) and str(status).isdigit():
         fields["http_status"] = str(int(status))
@@ -209,6 +210,26 @@ def request_fields(req: dict) -> dict[str, str]:
     if latency is not None:
         fields["http_latency"] = latency
     return fields
+
+
+_PATHS: dict[str, str | None] = {}  # url -> its path: a service's requests hit few URLs
+_PATHS_KEPT = 4096
+
+
+def _url_path(url: str) -> str | None:
+    """The URL's path ("/" when empty), None when it cannot be split; remembered, since
+    urlsplit was a fifth of making a record of a request log entry."""
+    path = _PATHS.get(url, _PATHS)
+    if path is not _PATHS:
+        return path  # type: ignore[return-value]
+    try:
+        path = urlsplit(url).path or "/"
+    except ValueError:
+        path = None
+    if len(_PATHS) >= _PATHS_KEPT:
+        _PATHS.clear()
+    _PATHS[url] = path
+    return path
 
 
 def _latency(value: object) -> str | None:
