@@ -1,7 +1,8 @@
 """A set of strings in 8 bytes each: for "seen before?" questions asked millions of times.
 
-Two questions grow with the input: has this insertId been read already (dedupe), and how many
-timelines already carry this name (`user_1`, then `user_1#2`). A Python set or dict spends about
+Two questions grow with the input: how many timelines already carry this name (`user_1`, then
+`user_1#2`), and has this insertId been read already, for the records deduped as they are read
+(those no rule matched, and untimed ones: dedupe.py). A Python set or dict spends about
 100–150 bytes per member, so two million connections cost hundreds of MB before anything else.
 Here each member is its 64-bit hash in an open-addressing table (8-byte slots, linear probing,
 doubled at three-quarters full), and a use count is stored only for the rare member seen more
