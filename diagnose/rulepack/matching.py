@@ -36,11 +36,7 @@ def apply_event_rule(
     An empty dict is a match (a pattern without groups on a rule without attrs). Groups that did
     not take part in the match (None) are dropped, so they never override an attr.
     """
-    if rule.min_severity is not None and (
-        severity is None or severity_rank(severity) < SEVERITY_RANK[rule.min_severity]
-    ):
-        return None
-    if rule.where and not fields_match(rule, fields):
+    if (rule.min_severity is not None or rule.where) and not _gates_pass(rule, fields, severity):
         return None
     if len(text) > MAX_MATCH_CHARS:
         text = text[:MAX_MATCH_CHARS]
@@ -72,11 +68,7 @@ def event_values(
     is known to hold one of the rule's prefilter literals (parse.RuleIndex found it), so that
     test is only repeated where the search window cuts the text. A third of the per-record
     matching cost was building, merging and splitting dicts."""
-    if rule.min_severity is not None and (
-        severity is None or severity_rank(severity) < SEVERITY_RANK[rule.min_severity]
-    ):
-        return None
-    if rule.where and not fields_match(rule, fields):
+    if (rule.min_severity is not None or rule.where) and not _gates_pass(rule, fields, severity):
         return None
     if len(text) > MAX_MATCH_CHARS:
         text = text[:MAX_MATCH_CHARS]
@@ -105,6 +97,15 @@ def event_values(
                 attrs[name] = value
         return ids, attrs
     return None
+
+
+def _gates_pass(rule: EventRule, fields: dict[str, str] | None, severity: str | None) -> bool:
+    """The rule's severity floor and `[where]` field conditions hold (checked before any text)."""
+    if rule.min_severity is not None and (
+        severity is None or severity_rank(severity) < SEVERITY_RANK[rule.min_severity]
+    ):
+        return False
+    return not rule.where or fields_match(rule, fields)
 
 
 def fields_match(rule: EventRule, fields: dict[str, str] | None) -> bool:
