@@ -2,9 +2,9 @@
 
 This is the only place that knows all formats: it opens each input, sniffs it, hands it to the
 matching reader and adds the one time-zone warning (copies by insertId are dropped later: see
-dedupe.py). For JSON it also decodes the first value: a document wrapping LogEntry lists goes to the
-streaming reader (its entries are counted one by one), and input whose first value is no log
-at all is decoded whole so every value is reported, never silently ignored.
+dedupe.py). For JSON it also decodes the first value: a document wrapping LogEntry lists goes
+to the streaming reader (its entries are counted one by one), and input whose first value is
+no log at all is decoded whole so every value is reported, never silently ignored.
 """
 
 from __future__ import annotations
