@@ -139,3 +139,44 @@ def test_matched_timed_entries_are_not_remembered_one_by_one(ruleset, monkeypatc
     report = analyze([str(path)], ruleset)
     assert report.stats.events == 500
     assert [v for v in remembered if isinstance(v, tuple)] == [("noise", report.stats.last_ts)]
+
+
+@pytest.mark.parametrize("window", [None, 1])
+def test_copies_in_exports_read_newest_first_are_dropped_after_the_full_sort(
+        run_cli, tmp_path, monkeypatch, window):
+    """Newest-first exports are out of order. Within the reorder window they are sorted as
+    they are followed; past it (a window of one event here) the analysis starts over on the
+    full sort from fresh state (two files: from every event kept; one file: read again).
+    Copies must be counted once either way, not once per pass."""
+    import diagnose.ordering as ordering
+    import diagnose.pipeline as pipeline
+
+    gave_up = []
+    if window:
+        monkeypatch.setattr(ordering, "WINDOW", window)
+        monkeypatch.setattr(ordering, "HEAD", 1)
+        real = ordering.read_ahead
+
+        def watched(*args, **kwargs):
+            try:
+                yield from real(*args, **kwargs)
+            except ordering.OutOfOrder:
+                gave_up.append(True)
+                raise
+
+        monkeypatch.setattr(pipeline, "read_ahead", watched)
+    lines = SINK.read_text(encoding="utf-8").splitlines()
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "all.json").write_text("\n".join(reversed(lines)) + "\n")
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    # a1 and a3 again (not a2: a request answered 200 is never decoded, so never deduped)
+    (parts / "S0.json").write_text("\n".join([lines[2], lines[0]]) + "\n")
+    (parts / "S1.json").write_text("\n".join(reversed(lines)) + "\n")
+    whole, split = report_of(run_cli, one), report_of(run_cli, parts)
+    assert len(gave_up) == (2 if window else 0)  # each run started over once
+    assert split["stats"]["duplicates"] == 2
+    for key in ("events", "ignored", "unparsed_total"):
+        assert split["stats"][key] == whole["stats"][key], key
+    assert diagnosis(split) == diagnosis(whole)
