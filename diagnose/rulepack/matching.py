@@ -45,6 +45,18 @@ def apply_event_rule(
             break
     else:
         return None
+    m = _first_match(rule, text)
+    if m is None:
+        return None
+    groups = dict(rule.attrs)
+    groups.update({k: v for k, v in m.groupdict().items() if v is not None})
+    return groups
+
+
+def _first_match(rule: EventRule, text: str):
+    """The first of the rule's patterns to match `text` (already cut to the search window),
+    unless an exclude pattern vetoes it; a pattern is searched only when `text` holds its
+    required literal. None: no match."""
     if rule.exclude and any(veto.search(text) is not None for veto in rule.exclude):
         return None
     for pattern, literal in zip(rule.patterns, rule.pattern_literals, strict=True):
@@ -52,9 +64,7 @@ def apply_event_rule(
             continue
         m = pattern.search(text)
         if m is not None:
-            groups = dict(rule.attrs)
-            groups.update({k: v for k, v in m.groupdict().items() if v is not None})
-            return groups
+            return m
     return None
 
 
@@ -74,29 +84,23 @@ def event_values(
         text = text[:MAX_MATCH_CHARS]
         if not any(literal in text for literal in rule.prefilter):
             return None
-    if rule.exclude and any(veto.search(text) is not None for veto in rule.exclude):
+    m = _first_match(rule, text)
+    if m is None:
         return None
-    for pattern, literal in zip(rule.patterns, rule.pattern_literals, strict=True):
-        if literal not in text:
+    groups = m.groupdict()
+    if rule.attrs:  # a group that took part overrides the rule's attr of that name
+        groups = {**rule.attrs, **{k: v for k, v in groups.items() if v is not None}}
+    ids: dict[str, str] = {}
+    attrs: dict[str, str] = {}
+    for name, value in groups.items():
+        if value is None:
             continue
-        m = pattern.search(text)
-        if m is None:
-            continue
-        groups = m.groupdict()
-        if rule.attrs:  # a group that took part overrides the rule's attr of that name
-            groups = {**rule.attrs, **{k: v for k, v in groups.items() if v is not None}}
-        ids: dict[str, str] = {}
-        attrs: dict[str, str] = {}
-        for name, value in groups.items():
-            if value is None:
-                continue
-            if name in _IDS:
-                if value:
-                    ids[name] = value
-            else:
-                attrs[name] = value
-        return ids, attrs
-    return None
+        if name in _IDS:
+            if value:
+                ids[name] = value
+        else:
+            attrs[name] = value
+    return ids, attrs
 
 
 def _gates_pass(rule: EventRule, fields: dict[str, str] | None, severity: str | None) -> bool:
